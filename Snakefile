@@ -1,0 +1,21 @@
+# relabelgan: class-conditional GANs trained in phases, relabeled between phases.
+# Run: snakemake --cores 2 (embedded default config) or --profile profiles/slurm on a cluster.
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/relabel.smk"
+include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/report.smk"
+
+
+rule all:
+    input:
+        all_targets(),
+    default_target: True

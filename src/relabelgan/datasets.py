@@ -1,0 +1,203 @@
+"""Training sets: embedded (ring, grid, digits) and local-path ones (never downloaded).
+
+Every loader returns a :class:`Dataset` whose ``x`` lies in [-1, 1] (images, NCHW) or in
+data units (2D points), built deterministically from the dataset spec's own seed.
+"""
+
+from __future__ import annotations
+
+import gzip
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+
+class DatasetError(FileNotFoundError):
+    """A dataset's files are missing or malformed; the message names the path and what to do."""
+
+
+@dataclass
+class Dataset:
+    """A training set held in memory."""
+
+    name: str
+    x: torch.Tensor  # (N, 2) points or (N, C, H, W) images in [-1, 1]
+    y: torch.Tensor | None  # ground-truth classes, when the dataset has them
+    n_classes: int
+    means: torch.Tensor | None = None  # 2D mixtures: the Gaussian means
+    std: float | None = None  # 2D mixtures: the per-axis standard deviation
+
+    @property
+    def is_image(self) -> bool:
+        return self.x.dim() == 4
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+
+def ring_means(modes: int, radius: float) -> torch.Tensor:
+    """Means of the 2D ring: ``radius * (cos 2πi/m, sin 2πi/m)``."""
+    angles = torch.arange(modes, dtype=torch.float64) * (2 * math.pi / modes)
+    return (radius * torch.stack([torch.cos(angles), torch.sin(angles)], 1)).float()
+
+
+def grid_means(side: int, spacing: float) -> torch.Tensor:
+    """Means of the 2D grid, centred on the origin: for side 5, spacing 2 they are (2i-4, 2j-4)."""
+    offsets = (torch.arange(side, dtype=torch.float64) - (side - 1) / 2) * spacing
+    gx, gy = torch.meshgrid(offsets, offsets, indexing="ij")
+    return torch.stack([gx.flatten(), gy.flatten()], 1).float()
+
+
+def _mixture(name: str, means: torch.Tensor, std: float, n: int, seed: int) -> Dataset:
+    g = torch.Generator().manual_seed(seed)
+    y = torch.randint(len(means), (n,), generator=g)
+    x = means[y] + std * torch.randn(n, 2, generator=g)
+    return Dataset(name, x, y, len(means), means=means, std=std)
+
+
+def _digits(name: str) -> Dataset:
+    from sklearn.datasets import load_digits
+
+    d = load_digits()  # bundled with scikit-learn: 1797 8x8 images, values 0..16
+    x = torch.from_numpy(d.images.astype(np.float32) / 8.0 - 1.0).unsqueeze(1)
+    return Dataset(name, x, torch.from_numpy(d.target.astype(np.int64)), 10)
+
+
+def _require(path: Path, what: str, hint: str) -> None:
+    if not path.exists():
+        raise DatasetError(f"{what}: {path} not found. {hint} (datasets are never downloaded at run time)")
+
+
+def _images_to_tensor(images: np.ndarray, resolution: int | None) -> torch.Tensor:
+    """uint8 NHWC or NCHW -> float NCHW in [-1, 1], resized (antialiased) when asked."""
+    x = torch.from_numpy(images).float().div_(127.5).sub_(1.0)
+    if resolution is not None and x.shape[-1] != resolution:
+        x = F.interpolate(x, size=(resolution, resolution), mode="bilinear", antialias=True, align_corners=False)
+    return x.clamp_(-1, 1)
+
+
+def _cifar10(name: str, spec: dict) -> Dataset:
+    # The binary release (cifar-10-binary.tar.gz) is raw bytes: nothing is unpickled.
+    root = Path(spec.get("path", ""))
+    hint = "Extract cifar-10-binary.tar.gz there (the folder holding data_batch_1.bin .. data_batch_5.bin)"
+    _require(root, "cifar10", hint)
+    xs, ys = [], []
+    for i in range(1, 6):
+        f = root / f"data_batch_{i}.bin"
+        _require(f, "cifar10", hint)
+        raw = np.fromfile(f, dtype=np.uint8)
+        if raw.size % 3073:
+            raise DatasetError(f"cifar10: {f} has {raw.size} bytes, not a multiple of 3073; the file is damaged")
+        raw = raw.reshape(-1, 3073)
+        ys.append(raw[:, 0].astype(np.int64))
+        xs.append(raw[:, 1:].reshape(-1, 3, 32, 32))
+    x = _images_to_tensor(np.concatenate(xs), spec.get("resolution"))
+    return Dataset(name, x, torch.from_numpy(np.concatenate(ys)), 10)
+
+
+def _stl10(name: str, spec: dict) -> Dataset:
+    root = Path(spec.get("path", ""))
+    hint = "Extract stl10_binary.tar.gz there (the folder holding train_X.bin and train_y.bin)"
+    _require(root / "train_X.bin", "stl10", hint)
+    _require(root / "train_y.bin", "stl10", hint)
+    raw = np.fromfile(root / "train_X.bin", dtype=np.uint8)
+    if raw.size % (3 * 96 * 96):
+        raise DatasetError(f"stl10: {root / 'train_X.bin'} has {raw.size} bytes, not whole 96x96x3 images")
+    # STL-10 stores images column-major: transpose to (N, C, H, W).
+    images = raw.reshape(-1, 3, 96, 96).transpose(0, 1, 3, 2)
+    y = np.fromfile(root / "train_y.bin", dtype=np.uint8).astype(np.int64) - 1
+    x = _images_to_tensor(np.ascontiguousarray(images), spec.get("resolution", 48))
+    return Dataset(name, x, torch.from_numpy(y), 10)
+
+
+def _read_idx(path: Path) -> np.ndarray:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as f:
+        data = f.read()
+    ndim = data[3]
+    dims = [int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
+    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
+
+
+def _find(root: Path, stem: str, what: str, hint: str) -> Path:
+    for candidate in (root / stem, root / f"{stem}.gz"):
+        if candidate.exists():
+            return candidate
+    raise DatasetError(f"{what}: neither {root / stem} nor {root / stem}.gz found. {hint} (never downloaded at run time)")
+
+
+def _mnist_arrays(spec: dict, what: str) -> tuple[np.ndarray, np.ndarray]:
+    root = Path(spec.get("path", ""))
+    hint = "Put the MNIST idx files (train-images-idx3-ubyte, train-labels-idx1-ubyte, optionally .gz) there"
+    images = _read_idx(_find(root, "train-images-idx3-ubyte", what, hint))
+    labels = _read_idx(_find(root, "train-labels-idx1-ubyte", what, hint)).astype(np.int64)
+    return images, labels
+
+
+def _mnist(name: str, spec: dict) -> Dataset:
+    images, labels = _mnist_arrays(spec, "mnist")
+    x = _images_to_tensor(images[:, None], spec.get("resolution", 32))
+    return Dataset(name, x, torch.from_numpy(labels), 10)
+
+
+def _stacked_mnist(name: str, spec: dict) -> Dataset:
+    """Three seeded random MNIST digits stacked as RGB channels; class = 100*d0 + 10*d1 + d2."""
+    images, labels = _mnist_arrays(spec, "stacked_mnist")
+    n = int(spec.get("n", 60000))
+    rng = np.random.default_rng(int(spec.get("seed", 0)))
+    picks = rng.integers(0, len(images), size=(n, 3))
+    x = _images_to_tensor(images[picks], spec.get("resolution", 32))
+    y = labels[picks] @ np.array([100, 10, 1])
+    return Dataset(name, x, torch.from_numpy(y.astype(np.int64)), 1000)
+
+
+def _imagefolder(name: str, spec: dict) -> Dataset:
+    from PIL import Image
+
+    root = Path(spec.get("path", ""))
+    _require(root, "imagefolder", "Point `path` at a folder with one sub-folder of images per class")
+    classes = sorted(p.name for p in root.iterdir() if p.is_dir())
+    if not classes:
+        raise DatasetError(f"imagefolder: {root} has no class sub-folders")
+    resolution = int(spec.get("resolution", 32))
+    images, targets = [], []
+    for c, cls in enumerate(classes):
+        for f in sorted((root / cls).iterdir()):
+            if f.suffix.lower() not in {".png", ".jpg", ".jpeg", ".bmp", ".webp"}:
+                continue
+            img = Image.open(f).convert("RGB").resize((resolution, resolution), Image.BICUBIC)
+            images.append(np.asarray(img).transpose(2, 0, 1))
+            targets.append(c)
+    if not images:
+        raise DatasetError(f"imagefolder: no images under {root}")
+    x = _images_to_tensor(np.stack(images), None)
+    return Dataset(name, x, torch.tensor(targets), len(classes))
+
+
+def load_dataset(spec: dict, name: str | None = None) -> Dataset:
+    """Build the dataset a (validated) dataset spec describes."""
+    kind = spec["kind"]
+    name = name or kind
+    seed = int(spec.get("seed", 0))
+    if kind == "ring":
+        means = ring_means(int(spec.get("modes", 8)), float(spec.get("radius", 1.0)))
+        return _mixture(name, means, float(spec.get("std", 0.01)), int(spec.get("n", 10000)), seed)
+    if kind == "grid":
+        means = grid_means(int(spec.get("side", 5)), float(spec.get("spacing", 2.0)))
+        return _mixture(name, means, float(spec.get("std", 0.05)), int(spec.get("n", 10000)), seed)
+    if kind == "digits":
+        return _digits(name)
+    loaders = {
+        "cifar10": _cifar10,
+        "stl10": _stl10,
+        "mnist": _mnist,
+        "stacked_mnist": _stacked_mnist,
+        "imagefolder": _imagefolder,
+    }
+    if kind not in loaders:
+        raise DatasetError(f"unknown dataset kind {kind!r}")
+    return loaders[kind](name, spec)

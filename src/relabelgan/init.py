@@ -1,0 +1,35 @@
+"""`relabelgan init`: round 0's model, the freshly initialised networks every run starts from."""
+
+from __future__ import annotations
+
+import torch
+
+from . import __version__
+from .checkpoint import save_checkpoint
+from .datasets import load_dataset
+from .device import derive_seed
+from .methods import get_method
+from .networks import build_networks, network_arch
+
+
+def init_model(spec: dict, out: str) -> None:
+    """Build and save round 0's (G, D), seeded from the run's seed."""
+    method = get_method(spec["method"])
+    data = load_dataset(spec["dataset_spec"], spec["dataset"])
+    torch.manual_seed(derive_seed(spec["seed"], "init"))
+    arch = network_arch(spec, tuple(data.x.shape[1:]), method.n_classes(spec, data), method.conditioning)
+    G, D = build_networks(arch)
+    save_checkpoint(
+        out,
+        {
+            "arch": arch,
+            "G": G.state_dict(),
+            "D": D.state_dict(),
+            "opt_G": None,
+            "opt_D": None,
+            "iteration": 0,
+            "round": 0,
+            "method_state": {},
+            "provenance": {"spec": spec, "relabelgan": __version__, "torch": torch.__version__},
+        },
+    )

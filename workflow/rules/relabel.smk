@@ -1,0 +1,46 @@
+# Between phases: critic features of every sample, then the next round's labels.
+
+
+rule extract_features:
+    input:
+        spec=RUN_DIR + "/run.yaml",
+        model=ROUND_DIR + "/model.pt",
+    output:
+        ROUND_DIR + "/features.h5",
+    log:
+        LOGS + "/extract_{r}.log",
+    benchmark:
+        BENCH + "/extract_{r}.tsv"
+    conda:
+        "../../envs/torch.yaml"
+    threads: 1
+    resources:
+        mem_mb=GPU["mem_mb"],
+        runtime=GPU["runtime"],
+        gpu=GPU["gpus"],
+    shell:
+        "OMP_NUM_THREADS={threads} relabelgan extract --spec {input.spec} --round {wildcards.r}"
+        " --model {input.model} --out {output} > {log} 2>&1"
+
+
+rule relabel:
+    input:
+        unpack(relabel_inputs),
+    output:
+        ROUND_DIR + "/labels.h5",
+    params:
+        flags=relabel_flags,
+    log:
+        LOGS + "/relabel_{r}.log",
+    benchmark:
+        BENCH + "/relabel_{r}.tsv"
+    conda:
+        "../../envs/rapids.yaml"
+    threads: 1
+    resources:
+        mem_mb=GPU["mem_mb"],
+        runtime=GPU["runtime"],
+        gpu=GPU["gpus"],
+    shell:
+        "OMP_NUM_THREADS={threads} relabelgan relabel --spec {input.spec} --round {wildcards.r}"
+        " {params.flags} --out {output} > {log} 2>&1"
