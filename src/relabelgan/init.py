@@ -30,6 +30,6 @@ def init_model(spec: dict, out: str) -> None:
             "iteration": 0,
             "round": 0,
             "method_state": {},
-            "provenance": {"spec": spec, "relabelgan": __version__, "torch": torch.__version__},
+            "provenance": {"spec": spec, "relabelgan": __version__, "torch": str(torch.__version__)},
         },
     )

@@ -193,7 +193,7 @@ def train_phase(
         "model_in": {"path": str(model_in), "sha256": inputs["model_in"]},
         "labels": {"path": str(labels_path), "sha256": inputs["labels"]},
         "relabelgan": __version__,
-        "torch": torch.__version__,
+        "torch": str(torch.__version__),
         "device": str(device),
     }
     save_checkpoint(model_out, final)
