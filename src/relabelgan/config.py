@@ -39,10 +39,20 @@ def _validate(config: dict, source: str) -> None:
     try:
         validate(config, str(SCHEMA_PATH), set_default=True)
     except WorkflowError as e:
-        cause = e.__cause__ or e
-        where = ".".join(str(p) for p in getattr(cause, "absolute_path", [])) or "(top level)"
-        message = getattr(cause, "message", str(cause))
-        raise ConfigError(f"{source}: invalid value at '{where}': {message}. See {SCHEMA_PATH.name}.") from None
+        raise ConfigError(f"{source}: {_first_error(config) or e}. Allowed keys and values: {SCHEMA_PATH}") from None
+
+
+def _first_error(config: dict) -> str | None:
+    """The most relevant schema violation, as 'invalid value at <key path>: <reason>'."""
+    import jsonschema
+
+    with open(SCHEMA_PATH) as f:
+        schema = yaml.safe_load(f)
+    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(config))
+    if error is None:
+        return None
+    where = ".".join(str(p) for p in error.absolute_path) or "(top level)"
+    return f"invalid value at '{where}': {error.message}"
 
 
 def resolve_config(config: dict, source: str = "config") -> dict:

@@ -1,0 +1,106 @@
+"""HDF5 artifacts: round trip, provenance, atomic writes, and clear errors for bad files."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from relabelgan.artifacts import (
+    ArtifactError,
+    LabelRound,
+    atomic_path,
+    provenance,
+    read_features,
+    read_labels,
+    sha256,
+    write_features,
+    write_labels,
+)
+from relabelgan.checkpoint import load_checkpoint, save_checkpoint
+
+
+def test_features_round_trip_streamed(tmp_path):
+    x = np.random.default_rng(0).normal(size=(1000, 7)).astype(np.float32)
+    blocks = (x[i : i + 128] for i in range(0, 1000, 128))
+    write_features(tmp_path / "f.h5", blocks, n=1000, dim=7, sample_index=np.arange(1000), attrs={"round": 3}, chunk_rows=100)
+    got, idx, attrs = read_features(tmp_path / "f.h5")
+    np.testing.assert_array_equal(got, x)
+    np.testing.assert_array_equal(idx, np.arange(1000))
+    assert attrs["round"] == 3
+
+
+def test_features_wrong_row_count_leaves_no_file(tmp_path):
+    with pytest.raises(ArtifactError, match="expected 10"):
+        write_features(tmp_path / "f.h5", np.zeros((9, 2)), n=10, dim=2, sample_index=np.arange(10), attrs={})
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_labels_round_trip_and_provenance(tmp_path):
+    src = tmp_path / "features.h5"
+    write_features(src, np.ones((6, 2)), n=6, dim=2, sample_index=np.arange(6), attrs={})
+    rnd = LabelRound(
+        labels=np.array([0, 1, 1, 2, 2, 2]),
+        parent=np.array([-1, 0, 0]),
+        centroids=np.zeros((3, 2)),
+        sample_index=np.arange(6),
+        attrs={"method": "selfcond", "round": 1, "source_features": provenance(src)},
+    )
+    write_labels(tmp_path / "labels.h5", rnd)
+    back = read_labels(tmp_path / "labels.h5", n_samples=6)
+    np.testing.assert_array_equal(back.labels, rnd.labels)
+    np.testing.assert_array_equal(back.parent, rnd.parent)
+    np.testing.assert_array_equal(back.sizes, [1, 2, 3])
+    source = json.loads(back.attrs["source_features"])
+    assert source == {"path": str(src), "sha256": sha256(src)}
+
+
+def test_labels_of_wrong_length_are_refused_with_the_file_named(tmp_path):
+    rnd = LabelRound(np.zeros(5, int), np.array([-1]), np.zeros((1, 0)), np.arange(5))
+    write_labels(tmp_path / "labels.h5", rnd)
+    with pytest.raises(ArtifactError, match=r"labels\.h5: holds 5 labels but the dataset has 9"):
+        read_labels(tmp_path / "labels.h5", n_samples=9)
+
+
+def test_out_of_range_labels_are_refused():
+    with pytest.raises(ArtifactError, match="labels must lie in"):
+        LabelRound(np.array([0, 3]), np.array([-1, -1]), np.zeros((2, 0)), np.arange(2))
+
+
+def test_truncated_hdf5_is_refused_with_the_file_named(tmp_path):
+    path = tmp_path / "labels.h5"
+    write_labels(path, LabelRound(np.zeros(100, int), np.array([-1]), np.zeros((1, 0)), np.arange(100)))
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ArtifactError, match=str(path)):
+        read_labels(path)
+
+
+def test_truncated_checkpoint_is_refused_with_the_file_named(tmp_path):
+    path = tmp_path / "model.pt"
+    save_checkpoint(path, {"w": torch.ones(1000)})
+    assert load_checkpoint(path)["w"].sum() == 1000
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ArtifactError, match=rf"{path}: cannot load checkpoint"):
+        load_checkpoint(path)
+
+
+def test_checkpoint_with_pickled_object_is_refused(tmp_path):
+    path = tmp_path / "evil.pt"
+    torch.save({"format": "relabelgan-model/1", "obj": torch.nn.Linear(2, 2)}, path)
+    with pytest.raises(ArtifactError, match="cannot load checkpoint"):
+        load_checkpoint(path)
+
+
+def test_atomic_path_keeps_the_old_file_on_failure(tmp_path):
+    path = tmp_path / "a.txt"
+    path.write_text("old")
+    with pytest.raises(RuntimeError):
+        with atomic_path(path) as tmp:
+            tmp.write_text("half")
+            raise RuntimeError("killed")
+    assert path.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["a.txt"]
