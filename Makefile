@@ -1,0 +1,33 @@
+# Two entry points on a fresh machine (Python 3.11 + pip):
+#   make run    set up .venv and run the embedded default experiment (2 cores, CPU)
+#   make test   set up .venv and run the test suite
+VENV ?= .venv
+BIN := $(VENV)/bin
+CORES ?= 2
+export PATH := $(abspath $(BIN)):$(PATH)
+
+.PHONY: setup run test report clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	# torch first and pinned: these releases install from the local disk here (a CUDA build that runs on the CPU).
+	$(BIN)/pip install --quiet torch==2.14.1 torchvision==0.29.1
+	$(BIN)/pip install --quiet -e '.[test,slurm]'
+	touch $@
+
+run: setup
+	@start=$$(date +%s); \
+	snakemake --cores $(CORES) && \
+	echo "default run finished in $$(( $$(date +%s) - start )) s; see results/metrics.csv and results/figures/"
+
+test: setup
+	pytest -q
+
+report: setup
+	snakemake --cores $(CORES) --report results/report.html
+
+clean:
+	rm -rf results/* .snakemake
