@@ -1,4 +1,7 @@
-"""`relabelgan extract`: the discriminator's last-hidden-layer features of every training sample."""
+"""`relabelgan extract`: the discriminator's last-hidden-layer features of every training sample.
+
+For ``slcgan`` they are the clustering network C's penultimate-layer features instead.
+"""
 
 from __future__ import annotations
 
@@ -7,19 +10,30 @@ from typing import Iterator
 import numpy as np
 import torch
 
+from .accel import AccelPlan, accel_plan, autocast, prepare_modules, to_layout
 from .artifacts import provenance, write_features
 from .checkpoint import load_checkpoint, load_networks
 from .datasets import load_dataset
 from .device import pick_device
+from .methods import get_method
 from .networks import Discriminator
 
 
 @torch.no_grad()
-def feature_blocks(D: Discriminator, x: torch.Tensor, batch: int, device: torch.device) -> Iterator[np.ndarray]:
-    """Yield D's features of ``x`` batch by batch, so memory stays flat as N grows."""
+def feature_blocks(
+    D: Discriminator, x: torch.Tensor, batch: int, device: torch.device, plan: AccelPlan | None = None
+) -> Iterator[np.ndarray]:
+    """Yield D's float32 features of ``x`` batch by batch, so memory stays flat as N grows.
+
+    With a ``plan`` (see :mod:`relabelgan.accel`), forward passes run under its autocast and
+    memory format; D should already be prepared with :func:`prepare_modules`.
+    """
+    plan = plan or accel_plan("cpu", tuple(x.shape[1:]), len(x))
     D.eval()
     for i in range(0, len(x), batch):
-        yield D.features(x[i : i + batch].to(device, non_blocking=True)).float().cpu().numpy()
+        with autocast(plan):
+            h = D.features(to_layout(x[i : i + batch].to(device, non_blocking=True), plan))
+        yield h.float().cpu().numpy()
 
 
 def extract_features(spec: dict, rnd: int, model: str, out: str) -> None:
@@ -27,13 +41,21 @@ def extract_features(spec: dict, rnd: int, model: str, out: str) -> None:
     device = pick_device(spec)
     data = load_dataset(spec["dataset_spec"], spec["dataset"])
     state = load_checkpoint(model)
-    _, D = load_networks(state, device)
-    dim = int(D.features(data.x[:1].to(device)).shape[1])
+    if get_method(spec["method"]).clusterer:
+        # slcgan: the clustering network's penultimate layer, the one its labels are read from.
+        from .slcgan import load_clusterer
+
+        net, layer = load_clusterer(state, device, model), "clusterer_penultimate"
+    else:
+        net, layer = load_networks(state, device)[1], "last_hidden"
+    plan = accel_plan(device, tuple(data.x.shape[1:]), len(data), precision=spec.get("precision", "auto"))
+    prepare_modules(plan, net)
+    dim = int(net.features(to_layout(data.x[:1].to(device), plan)).shape[1])
     write_features(
         out,
-        feature_blocks(D, data.x, spec["extract_batch"], device),
+        feature_blocks(net, data.x, spec["extract_batch"], device, plan),
         n=len(data),
         dim=dim,
         sample_index=np.arange(len(data)),
-        attrs={"round": rnd, "layer": "last_hidden", "model": provenance(model), "run": spec["name"], "seed": spec["seed"]},
+        attrs={"round": rnd, "layer": layer, "model": provenance(model), "run": spec["name"], "seed": spec["seed"]},
     )

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from . import __version__
+from .accel import BatchSource, accel_plan, autocast, prepare_modules
 from .artifacts import ArtifactError, atomic_path, read_labels, sha256
 from .checkpoint import load_checkpoint, load_networks, save_checkpoint
 from .datasets import load_dataset
@@ -106,6 +107,8 @@ def train_phase(
             print(f"ignoring {resume_path}: it was made from other inputs", flush=True)
 
     G, D = load_networks(state, device)
+    plan = accel_plan(device, tuple(data.x.shape[1:]), len(data), precision=spec.get("precision", "auto"))
+    prepare_modules(plan, G, D)
     spec_lr = (spec["lr_g"], spec["lr_d"])
     opt_G = torch.optim.Adam(G.parameters(), lr=spec_lr[0], betas=tuple(spec["betas"]))
     opt_D = torch.optim.Adam(D.parameters(), lr=spec_lr[1], betas=tuple(spec["betas"]))
@@ -119,16 +122,20 @@ def train_phase(
     if "rng" in state and done > 0:
         _set_rng_state(gen, state["rng"])
 
-    x_all = data.x.to(device)
+    x_all = BatchSource(data.x, plan)  # on the device when it fits (always on CPU), else pinned host memory
     y_all = torch.from_numpy(labels.labels).to(device)
     idx_all = torch.from_numpy(labels.sample_index).to(device)
     loss = make_loss(method.loss, spec)
     n, bs, z_dim = len(y_all), spec["batch_size"], spec["z_dim"]
     first_iter = int(start["iteration"])
 
-    def draw() -> tuple[torch.Tensor, torch.Tensor]:
+    def draw_labels() -> tuple[torch.Tensor, torch.Tensor]:
         i = torch.randint(n, (bs,), device=device, generator=gen)
-        return x_all[idx_all[i]], y_all[i]
+        return i, y_all[i]
+
+    def draw() -> tuple[torch.Tensor, torch.Tensor]:
+        i, y = draw_labels()
+        return x_all(idx_all[i]), y
 
     def snapshot_state(phase_iter: int) -> dict[str, Any]:
         return {
@@ -159,14 +166,16 @@ def train_phase(
             for _ in range(spec["d_steps"]):
                 real, y_real = draw()
                 z = torch.randn(bs, z_dim, device=device, generator=gen)
-                _, y_fake = draw()
-                d_loss, d_stats = loss.d_loss(G, D, real, y_real, z, y_fake)
+                _, y_fake = draw_labels()  # same random stream as a full draw, without gathering images
+                with autocast(plan):
+                    d_loss, d_stats = loss.d_loss(G, D, real, y_real, z, y_fake)
                 opt_D.zero_grad(set_to_none=True)
                 d_loss.backward()
                 opt_D.step()
             z = torch.randn(bs, z_dim, device=device, generator=gen)
-            _, y_fake = draw()
-            g_loss, g_stats = loss.g_loss(G, D, z, y_fake)
+            _, y_fake = draw_labels()
+            with autocast(plan):
+                g_loss, g_stats = loss.g_loss(G, D, z, y_fake)
             opt_G.zero_grad(set_to_none=True)
             g_loss.backward()
             opt_G.step()
@@ -177,8 +186,8 @@ def train_phase(
                         "iteration": first_iter + it + 1,
                         "d_loss": d_loss.item(),
                         "g_loss": g_loss.item(),
-                        **d_stats,
-                        **g_stats,
+                        # Losses may return stats as tensors: reading them only here saves a device sync per step.
+                        **{key: float(value) for key, value in {**d_stats, **g_stats}.items()},
                         "seconds": time.perf_counter() - t0,
                     }
                 )
