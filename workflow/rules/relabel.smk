@@ -3,14 +3,14 @@
 
 rule extract_features:
     input:
-        spec=RUN_DIR + "/run.yaml",
-        model=ROUND_DIR + "/model.pt",
+        spec=run_path("run.yaml"),
+        model=round_path("model.pt"),
     output:
-        ROUND_DIR + "/features.h5",
+        round_path("features.h5"),
     log:
-        LOGS + "/extract_{r}.log",
+        log_path("extract_{r}.log"),
     benchmark:
-        BENCH + "/extract_{r}.tsv"
+        bench_path("extract_{r}.tsv")
     conda:
         "../../envs/torch.yaml"
     threads: 1
@@ -27,13 +27,13 @@ rule relabel:
     input:
         unpack(relabel_inputs),
     output:
-        ROUND_DIR + "/labels.h5",
+        round_path("labels.h5"),
     params:
         flags=relabel_flags,
     log:
-        LOGS + "/relabel_{r}.log",
+        log_path("relabel_{r}.log"),
     benchmark:
-        BENCH + "/relabel_{r}.tsv"
+        bench_path("relabel_{r}.tsv")
     conda:
         "../../envs/rapids.yaml"
     threads: 1

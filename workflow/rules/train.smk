@@ -3,11 +3,11 @@
 
 rule resolve:
     output:
-        RUN_DIR + "/run.yaml",
+        run_path("run.yaml"),
     params:
         spec=spec_json,
     log:
-        LOGS + "/resolve.log",
+        log_path("resolve.log"),
     conda:
         "../../envs/torch.yaml"
     localrule: True
@@ -17,13 +17,13 @@ rule resolve:
 
 rule init:
     input:
-        spec=RUN_DIR + "/run.yaml",
+        spec=run_path("run.yaml"),
     output:
-        ROUND_DIR.replace("{r}", "00") + "/model.pt",
+        round_path("model.pt", r="00"),
     log:
-        LOGS + "/init.log",
+        log_path("init.log"),
     benchmark:
-        BENCH + "/init.tsv"
+        bench_path("init.tsv")
     conda:
         "../../envs/torch.yaml"
     threads: 1
@@ -36,14 +36,14 @@ rule init:
 
 rule train_phase:
     input:
-        spec=RUN_DIR + "/run.yaml",
-        model=lambda w: RUN_DIR.format(**w) + f"/round_{rr(int(w.r) - 1)}/model.pt",
-        labels=lambda w: RUN_DIR.format(**w) + f"/round_{rr(int(w.r) - 1)}/labels.h5",
+        spec=run_path("run.yaml"),
+        model=lambda w: previous_round_path(w, "model.pt"),
+        labels=lambda w: previous_round_path(w, "labels.h5"),
     output:
-        model=ROUND_DIR + "/model.pt",
-        log=ROUND_DIR + "/train_log.csv",
+        model=round_path("model.pt"),
+        log=round_path("train_log.csv"),
         samples=report(
-            ROUND_DIR + "/samples.png",
+            round_path("samples.png"),
             caption="../report/samples.rst",
             category="Samples",
             subcategory="{run}",
@@ -52,9 +52,9 @@ rule train_phase:
     wildcard_constraints:
         r=r"(?!00)\d\d",
     log:
-        LOGS + "/train_{r}.log",
+        log_path("train_{r}.log"),
     benchmark:
-        BENCH + "/train_{r}.tsv"
+        bench_path("train_{r}.tsv")
     conda:
         "../../envs/torch.yaml"
     threads: 1
