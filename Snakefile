@@ -5,7 +5,11 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
-configfile: "config.yaml"
+# The embedded default, unless the user names a config (--configfile replaces it rather than merging runs).
+if not config:
+
+    configfile: "config.yaml"
+
 
 
 include: "workflow/rules/common.smk"
