@@ -1,0 +1,87 @@
+"""Datasets: the embedded geometry, local-path loaders on real files made here, and their errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from relabelgan.datasets import DatasetError, load_dataset
+from relabelgan.networks import build_networks, network_arch
+
+
+def test_grid_means_and_spread_match_the_paper():
+    d = load_dataset({"kind": "grid", "n": 20000, "side": 5, "spacing": 2.0, "std": 0.05})
+    expected = {(2 * i - 4, 2 * j - 4) for i in range(5) for j in range(5)}
+    assert {tuple(int(v) for v in m) for m in d.means.round()} == expected
+    resid = d.x - d.means[d.y]
+    assert abs(resid.std().item() - 0.05) < 0.002
+    assert d.n_classes == 25
+
+
+def test_ring_means_lie_on_the_circle():
+    d = load_dataset({"kind": "ring", "n": 1000, "modes": 8, "radius": 1.5, "std": 0.01})
+    torch.testing.assert_close(d.means.norm(dim=1), torch.full((8,), 1.5))
+    assert torch.equal(load_dataset({"kind": "ring", "n": 1000}).x, load_dataset({"kind": "ring", "n": 1000}).x)
+    assert not torch.equal(load_dataset({"kind": "ring", "n": 1000, "seed": 1}).x, load_dataset({"kind": "ring", "n": 1000}).x)
+
+
+def test_digits_are_real_images_in_range():
+    d = load_dataset({"kind": "digits"})
+    assert d.x.shape == (1797, 1, 8, 8)
+    assert d.x.min() >= -1 and d.x.max() <= 1
+    assert d.n_classes == 10 and set(d.y.tolist()) == set(range(10))
+
+
+def test_cifar10_binary_files(tmp_path):
+    rng = np.random.default_rng(0)
+    for i in range(1, 6):
+        rows = np.concatenate([rng.integers(0, 10, (4, 1)), rng.integers(0, 256, (4, 3072))], 1).astype(np.uint8)
+        rows.tofile(tmp_path / f"data_batch_{i}.bin")
+    d = load_dataset({"kind": "cifar10", "path": str(tmp_path)})
+    assert d.x.shape == (20, 3, 32, 32)
+    first = np.fromfile(tmp_path / "data_batch_1.bin", dtype=np.uint8)[:3073]
+    assert d.y[0] == first[0]
+    np.testing.assert_allclose(d.x[0, 0, 0, 0].item(), first[1] / 127.5 - 1, atol=1e-6)
+
+
+def test_cifar10_missing_batch_names_the_file(tmp_path):
+    np.zeros(3073, np.uint8).tofile(tmp_path / "data_batch_1.bin")
+    with pytest.raises(DatasetError, match="data_batch_2.bin not found"):
+        load_dataset({"kind": "cifar10", "path": str(tmp_path)})
+
+
+def test_stl10_is_resized_to_48(tmp_path):
+    np.random.default_rng(0).integers(0, 256, 2 * 3 * 96 * 96).astype(np.uint8).tofile(tmp_path / "train_X.bin")
+    np.array([1, 10], np.uint8).tofile(tmp_path / "train_y.bin")
+    d = load_dataset({"kind": "stl10", "path": str(tmp_path)})
+    assert d.x.shape == (2, 3, 48, 48)
+    assert d.y.tolist() == [0, 9]
+
+
+def test_imagefolder(tmp_path):
+    for c, colour in (("cats", (255, 0, 0)), ("dogs", (0, 0, 255))):
+        (tmp_path / c).mkdir()
+        for i in range(3):
+            Image.new("RGB", (20, 20), colour).save(tmp_path / c / f"{i}.png")
+    d = load_dataset({"kind": "imagefolder", "path": str(tmp_path), "resolution": 16})
+    assert d.x.shape == (6, 3, 16, 16) and d.y.tolist() == [0, 0, 0, 1, 1, 1]
+    assert d.x[0, 0].mean() > 0.9 and d.x[3, 2].mean() > 0.9
+
+
+@pytest.mark.parametrize("kind", ["cifar10", "stl10", "mnist", "imagefolder"])
+def test_missing_path_is_named(kind, tmp_path):
+    with pytest.raises(DatasetError, match="never downloaded"):
+        load_dataset({"kind": kind, "path": str(tmp_path / "absent")})
+
+
+@pytest.mark.parametrize("shape", [(2,), (1, 8, 8), (3, 32, 32), (3, 48, 48)])
+def test_networks_fit_every_data_shape(shape):
+    spec = {"z_dim": 8, "embed_dim": 4, "width": 8}
+    G, D = build_networks(network_arch(spec, shape, n_classes=5, conditioning="heads"))
+    y = torch.tensor([0, 4, 2])
+    x = G(torch.randn(3, 8), y)
+    assert x.shape == (3, *shape)
+    out = D(x, y)
+    assert out.adv.shape == (3,) and out.features.ndim == 2
