@@ -6,6 +6,7 @@ import torch
 
 from . import __version__
 from .checkpoint import save_checkpoint
+from .class_tree import ClassTree
 from .datasets import load_dataset
 from .device import derive_seed
 from .methods import get_method
@@ -17,7 +18,10 @@ def init_model(spec: dict, out: str) -> None:
     method = get_method(spec["method"])
     data = load_dataset(spec["dataset_spec"], spec["dataset"])
     torch.manual_seed(derive_seed(spec["seed"], "init"))
-    arch = network_arch(spec, tuple(data.x.shape[1:]), method.n_classes(spec, data), method.conditioning)
+    k = method.n_classes(spec, data)
+    # A method whose classes split starts from a tree of k unrelated classes (class_tree.py).
+    tree = ClassTree.roots(k).to_record() if method.grows else None
+    arch = network_arch(spec, tuple(data.x.shape[1:]), k, method.conditioning, class_tree=tree)
     G, D = build_networks(arch)
     save_checkpoint(
         out,

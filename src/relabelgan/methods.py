@@ -16,15 +16,35 @@ class Method:
     conditioning: str  # see networks.conditional.CONDITIONINGS
     loss: str  # a key of losses.LOSSES
     relabels: bool  # extracts features and clusters them between phases
-    classes: str  # where round 0's class count comes from: 'one', 'k', 'dataset'
+    classes: str  # where round 0's class count comes from: 'one', 'k', 'dataset', 'schedule'
+    grows: bool = False  # classes split between rounds; G conditions through a class tree
+
+    def start_classes(self, spec: dict) -> str:
+        """Round 0's labels: 'one', 'k' or 'dataset' ('schedule': ground truth if supervised, else one)."""
+        if self.classes == "schedule":
+            return "dataset" if spec["schedule"] == "supervised" else "one"
+        return self.classes
 
     def n_classes(self, spec: dict, dataset: Dataset) -> int:
         """Number of classes of round 0's labels (and of the initial networks)."""
-        if self.classes == "one":
+        start = self.start_classes(spec)
+        if start == "one":
             return 1
-        if self.classes == "dataset":
+        if start == "dataset":
             return dataset.n_classes
         return int(spec["k"])
+
+    def relabels_at(self, spec: dict, rnd: int) -> bool:
+        """Whether round ``rnd``'s labels are made from that round's features.
+
+        A growing method clusters only at its split rounds (``split_rounds``, 'all' = every
+        round after 0); its other rounds carry the labels forward.
+        """
+        if not self.relabels:
+            return False
+        if not self.grows:
+            return True
+        return rnd >= 1 and (spec["split_rounds"] == "all" or rnd in spec["split_rounds"])
 
 
 METHODS: dict[str, Method] = {
@@ -34,6 +54,7 @@ METHODS: dict[str, Method] = {
         Method("acgan", "ac", "nonsaturating", relabels=False, classes="dataset"),
         Method("random", "heads", "nonsaturating", relabels=False, classes="k"),
         Method("selfcond", "heads", "nonsaturating", relabels=True, classes="k"),
+        Method("splitting", "ac", "wgan_gp", relabels=True, classes="schedule", grows=True),
     )
 }
 

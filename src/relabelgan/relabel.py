@@ -3,6 +3,9 @@
 Per method:
 - ``uncond``: one class; ``acgan``: the ground truth; ``random``: seeded uniform classes.
   These never change: later rounds carry the previous labels forward.
+- ``splitting``: round 0 is the ground truth (``schedule: supervised``) or one class
+  (``unsupervised``); at each of ``split_rounds`` every class above ``split_threshold``
+  samples is split in two (splitting.py); other rounds carry the labels forward.
 - ``selfcond``: round 0 is k-means++ (best of ``n_init``) on the random-init D's features.
   Later rounds start k-means from the means, in the new feature space, of the previous
   round's clusters (``init: warm``; ``kmeanspp`` re-seeds instead), then match new clusters
@@ -128,13 +131,19 @@ def relabel(spec: dict, rnd: int, out: str, features_path: str | None = None, pr
     if previous_path:
         attrs["source_labels"] = provenance(previous_path)
 
-    if method.relabels:
+    if method.relabels_at(spec, rnd):
         if features_path is None:
             raise ValueError(f"method {method.name!r} relabels from features: pass --features")
         feats, sample_index, _ = read_features(features_path)
         if len(feats) != n:
             raise ValueError(f"{features_path}: {len(feats)} rows but the dataset has {n} samples; rerun extract")
         attrs["source_features"] = provenance(features_path)
+    if method.relabels_at(spec, rnd) and method.grows:
+        from .splitting import split_round  # splitting builds on cluster_round from this module
+
+        result = split_round(spec, rnd, previous, feats, sample_index)
+        result.attrs = {**attrs, **result.attrs}
+    elif method.relabels_at(spec, rnd):
         k = int(spec["k"])
         labels, centroids, cluster_attrs = cluster_round(
             feats, k, seed, spec["kmeans"], previous, spec.get("init", "warm"), spec.get("match", "hungarian")
@@ -143,11 +152,12 @@ def relabel(spec: dict, rnd: int, out: str, features_path: str | None = None, pr
         parent = _parents(previous, labels, k) if previous is not None else np.full(k, -1)
         result = LabelRound(labels, parent, centroids, sample_index, attrs)
     elif previous is not None:
-        # Fixed-label methods carry their labels forward unchanged; each class is its own parent.
+        # Fixed-label methods (and splitting between its split rounds) carry their labels
+        # forward unchanged; each class is its own parent.
         result = LabelRound(previous.labels, np.arange(previous.k), previous.centroids, previous.sample_index, attrs)
     else:
         k = method.n_classes(spec, data)
-        if method.classes == "dataset":
+        if method.start_classes(spec) == "dataset":
             if data.y is None:
                 raise ValueError(f"method {method.name!r} needs ground-truth labels, dataset {spec['dataset']!r} has none")
             labels = data.y.numpy()

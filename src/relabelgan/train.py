@@ -27,6 +27,7 @@ from .device import derive_seed, pick_device
 from .losses import make_loss
 from .methods import get_method
 from .samples import save_sample_figure
+from .splitting import grow_checkpoint
 
 SIGTERM_EXIT = 143
 RESUME_NAME = "resume.pt"
@@ -88,6 +89,14 @@ def train_phase(
     data = load_dataset(spec["dataset_spec"], spec["dataset"])
     labels = read_labels(labels_path, n_samples=len(data))
     start = load_checkpoint(model_in)
+    if method.grows and labels.k > start["arch"]["n_classes"]:
+        # The labels split some classes: rebuild the networks for the grown class tree
+        # (children start as exact copies of their parents; Adam moments are carried over).
+        try:
+            start = grow_checkpoint(start, labels)
+        except ArtifactError as e:
+            raise ArtifactError(f"{labels_path} with {model_in}: {e}") from e
+        print(f"phase {rnd}: classes split, {start['method_state']['split_from_classes']} -> {labels.k}", flush=True)
     if labels.k != start["arch"]["n_classes"]:
         raise ArtifactError(
             f"{labels_path}: has {labels.k} classes but {model_in} was built for {start['arch']['n_classes']}; "

@@ -46,7 +46,8 @@ def spec_json(wildcards):
 
 def relabel_inputs(wildcards):
     inputs = {"spec": RUN_DIR.format(**wildcards) + "/run.yaml"}
-    if method(wildcards.run).relabels:
+    # Features only for rounds that cluster (splitting: its split rounds).
+    if method(wildcards.run).relabels_at(config["runs"][wildcards.run], int(wildcards.r)):
         inputs["features"] = ROUND_DIR.format(**wildcards) + "/features.h5"
     if int(wildcards.r) > 0:
         inputs["previous"] = RUN_DIR.format(**wildcards) + f"/round_{rr(int(wildcards.r) - 1)}/labels.h5"

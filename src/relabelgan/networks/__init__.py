@@ -13,39 +13,60 @@ from torch import nn
 from .conditional import DOutput, Discriminator, Generator
 from .dcgan import DCGANGeneratorBody, dcgan_discriminator_body
 from .mlp import mlp_discriminator_body, mlp_generator_body
+from .resnet import WIDTHS as RESNET_WIDTHS
+from .resnet import ResNetCriticBody, ResNetGeneratorBody
 
 __all__ = ["DOutput", "Discriminator", "Generator", "build_networks", "network_arch", "ARCHITECTURES"]
 
 
+def _g_in(arch: dict) -> int:
+    # A class-tree generator conditions through its BatchNorms, so its body sees z alone.
+    embeds = arch["n_classes"] > 1 and "class_tree" not in arch
+    return arch["z_dim"] + (arch["embed_dim"] if embeds else 0)
+
+
 def _mlp(arch: dict) -> tuple[nn.Module, nn.Module, int]:
-    g_in = arch["z_dim"] + (arch["embed_dim"] if arch["n_classes"] > 1 else 0)
-    return mlp_generator_body(g_in, arch["data_shape"][0]), mlp_discriminator_body(arch["data_shape"][0]), 200
+    return mlp_generator_body(_g_in(arch), arch["data_shape"][0]), mlp_discriminator_body(arch["data_shape"][0]), 200
 
 
 def _dcgan(arch: dict) -> tuple[nn.Module, nn.Module, int]:
     c, res, _ = arch["data_shape"]
-    g_in = arch["z_dim"] + (arch["embed_dim"] if arch["n_classes"] > 1 else 0)
     d_body, feat = dcgan_discriminator_body(c, res, arch["width"])
-    return DCGANGeneratorBody(g_in, c, res, arch["width"]), d_body, feat
+    return DCGANGeneratorBody(_g_in(arch), c, res, arch["width"]), d_body, feat
 
 
-ARCHITECTURES = {"mlp": _mlp, "dcgan": _dcgan}
+def _resnet(arch: dict) -> tuple[nn.Module, nn.Module, int]:
+    c, res, _ = arch["data_shape"]
+    width = arch["width"]
+    return ResNetGeneratorBody(_g_in(arch), c, res, width), ResNetCriticBody(c, res, width), width
 
 
-def network_arch(spec: dict, data_shape: tuple[int, ...], n_classes: int, conditioning: str) -> dict[str, Any]:
-    """The architecture record for a run: what :func:`build_networks` needs, nothing more."""
+ARCHITECTURES = {"mlp": _mlp, "dcgan": _dcgan, "resnet_a": _resnet, "resnet_b": _resnet, "resnet_small": _resnet}
+
+
+def network_arch(
+    spec: dict, data_shape: tuple[int, ...], n_classes: int, conditioning: str, class_tree: dict | None = None
+) -> dict[str, Any]:
+    """The architecture record for a run: what :func:`build_networks` needs, nothing more.
+
+    With ``class_tree`` (a ClassTree record), G conditions through class-tree BatchNorm
+    instead of an embedding (method ``splitting``).
+    """
     arch = spec.get("arch", "auto")
     if arch == "auto":
         arch = "mlp" if len(data_shape) == 1 else "dcgan"
-    return {
+    record = {
         "kind": arch,
         "data_shape": list(data_shape),
         "z_dim": int(spec["z_dim"]),
         "embed_dim": int(spec["embed_dim"]),
-        "width": int(spec.get("width", 64)),
+        "width": RESNET_WIDTHS.get(arch, int(spec.get("width", 64))),
         "n_classes": int(n_classes),
         "conditioning": conditioning,
     }
+    if class_tree is not None:
+        record["class_tree"] = class_tree
+    return record
 
 
 def build_networks(arch: dict) -> tuple[Generator, Discriminator]:
@@ -55,6 +76,11 @@ def build_networks(arch: dict) -> tuple[Generator, Discriminator]:
     g_body, d_body, feat = ARCHITECTURES[arch["kind"]](arch)
     # Unconditional runs and 'ac'/'projection' D still see the class count; G embeds only when k > 1.
     g_classes = 1 if arch["conditioning"] == "none" else arch["n_classes"]
-    G = Generator(g_body, g_classes, arch["embed_dim"])
+    if "class_tree" in arch:
+        from ..class_tree import ClassTree, TreeGenerator  # class_tree imports this package
+
+        G: Generator = TreeGenerator(g_body, ClassTree.from_record(arch["class_tree"]))
+    else:
+        G = Generator(g_body, g_classes, arch["embed_dim"])
     D = Discriminator(d_body, feat, arch["n_classes"], arch["conditioning"])
     return G, D
