@@ -56,7 +56,7 @@ def cmd_extract(a: argparse.Namespace) -> None:
 def cmd_relabel(a: argparse.Namespace) -> None:
     from .relabel import relabel
 
-    result = relabel(_spec(a.spec), a.round, a.out, a.features, a.previous)
+    result = relabel(_spec(a.spec), a.round, a.out, a.features, a.previous, a.model)
     print(f"round {a.round}: k={result.k} sizes={result.sizes.tolist()}")
 
 
@@ -114,6 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     parsers["extract"].add_argument("--model", required=True)
     parsers["relabel"].add_argument("--features", help="features.h5 of this round (methods that relabel)")
     parsers["relabel"].add_argument("--previous", help="labels.h5 of the previous round")
+    parsers["relabel"].add_argument("--model", help="model.pt of this round (slcgan: labels = argmax of its clustering net)")
     parsers["evaluate"].add_argument("--model", required=True)
     parsers["evaluate"].add_argument("--labels", help="labels.h5 of this round (clustering metrics)")
     parsers["gather"].add_argument("--out", required=True)

@@ -9,6 +9,7 @@ from .checkpoint import save_checkpoint
 from .class_tree import ClassTree
 from .datasets import load_dataset
 from .device import derive_seed
+from .losses import OwnsNetworks, make_loss
 from .methods import get_method
 from .networks import build_networks, network_arch
 
@@ -23,6 +24,9 @@ def init_model(spec: dict, out: str) -> None:
     tree = ClassTree.roots(k).to_record() if method.grows else None
     arch = network_arch(spec, tuple(data.x.shape[1:]), k, method.conditioning, class_tree=tree)
     G, D = build_networks(arch)
+    # An objective that trains networks of its own (slcgan's C) initialises them here, on their own seed.
+    loss = make_loss(method.loss, spec)
+    extra = {"extra": loss.init_extra(arch, derive_seed(spec["seed"], "init", "extra"))} if isinstance(loss, OwnsNetworks) else {}
     save_checkpoint(
         out,
         {
@@ -35,5 +39,6 @@ def init_model(spec: dict, out: str) -> None:
             "round": 0,
             "method_state": {},
             "provenance": {"spec": spec, "relabelgan": __version__, "torch": str(torch.__version__)},
+            **extra,
         },
     )

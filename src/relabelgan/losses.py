@@ -6,12 +6,13 @@ Each returns (loss, stats) where stats are floats for the training log.
 
 from __future__ import annotations
 
-from typing import Callable, Protocol
+from typing import Callable, Protocol, runtime_checkable
 
 import torch
 import torch.nn.functional as F
 
 from .networks import Discriminator, Generator
+from .slcgan import SlcGANLoss
 
 Stats = dict[str, float]
 
@@ -22,6 +23,31 @@ class GANLoss(Protocol):
     ) -> tuple[torch.Tensor, Stats]: ...
 
     def g_loss(self, G: Generator, D: Discriminator, z: torch.Tensor, y_fake: torch.Tensor) -> tuple[torch.Tensor, Stats]: ...
+
+
+@runtime_checkable
+class OwnsNetworks(Protocol):
+    """An objective that trains networks of its own beside G and D (slcgan's clustering network C).
+
+    The loop stays method-agnostic: ``init`` saves ``init_extra(arch, seed)`` as the checkpoint's
+    ``extra`` entry; a phase calls ``load_extra`` on it, after every generator step minimises
+    ``extra_loss`` on a fresh real batch with ``extra_optimizers`` (whose learning rates decay
+    with G's and D's), and saves ``extra_state()`` (plain state dicts) in every checkpoint.
+    An objective may also set ``fake_classes = 'uniform'`` to draw fake classes uniformly
+    instead of in proportion to the class sizes.
+    """
+
+    def init_extra(self, arch: dict, seed: int) -> dict: ...
+
+    def load_extra(self, extra: dict | None, device: torch.device | str, source: str) -> None: ...
+
+    def extra_state(self) -> dict: ...
+
+    def extra_optimizers(self) -> list[tuple[torch.optim.Optimizer, float]]: ...
+
+    def extra_loss(
+        self, G: Generator, D: Discriminator, real: torch.Tensor, gen: torch.Generator
+    ) -> tuple[torch.Tensor, Stats]: ...
 
 
 class NonSaturatingLoss:
@@ -110,6 +136,7 @@ class WGANGPLoss:
 LOSSES: dict[str, Callable[[dict], GANLoss]] = {
     "nonsaturating": lambda spec: NonSaturatingLoss(spec["ac_weight_d"], spec["ac_weight_g"]),
     "wgan_gp": lambda spec: WGANGPLoss(spec["gp_lambda"], spec["ac_weight_d"], spec["ac_weight_g"]),
+    "slcgan": SlcGANLoss,  # slcgan.py: hinge loss, MI loss for G, and the clustering network C it trains
 }
 
 

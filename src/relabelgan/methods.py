@@ -18,6 +18,7 @@ class Method:
     relabels: bool  # extracts features and clusters them between phases
     classes: str  # where round 0's class count comes from: 'one', 'k', 'dataset', 'schedule'
     grows: bool = False  # classes split between rounds; G conditions through a class tree
+    clusterer: bool = False  # labels = argmax of the objective's own clustering network C, features = C's (slcgan)
 
     def start_classes(self, spec: dict) -> str:
         """Round 0's labels: 'one', 'k' or 'dataset' ('schedule': ground truth if supervised, else one)."""
@@ -55,6 +56,7 @@ METHODS: dict[str, Method] = {
         Method("random", "heads", "nonsaturating", relabels=False, classes="k"),
         Method("selfcond", "heads", "nonsaturating", relabels=True, classes="k"),
         Method("splitting", "ac", "wgan_gp", relabels=True, classes="schedule", grows=True),
+        Method("slcgan", "projection", "slcgan", relabels=True, classes="k", clusterer=True),
     )
 }
 

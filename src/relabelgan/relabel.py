@@ -10,18 +10,23 @@ Per method:
   Later rounds start k-means from the means, in the new feature space, of the previous
   round's clusters (``init: warm``; ``kmeanspp`` re-seeds instead), then match new clusters
   to old ones with the Hungarian method (``match: hungarian``) so class c keeps its meaning.
+- ``slcgan``: every round's labels are argmax C(x) of the clustering network in that round's
+  model.pt (round 0: the untrained C); no clustering here (slcgan.py).
 """
 
 from __future__ import annotations
 
 import numpy as np
+import torch
 from scipy.optimize import linear_sum_assignment
 
 from .artifacts import LabelRound, provenance, read_features, read_labels, write_labels
+from .checkpoint import load_checkpoint
 from .datasets import load_dataset
-from .device import derive_seed
+from .device import derive_seed, pick_device
 from .kmeans import assign, fit_kmeans
 from .methods import get_method
+from .slcgan import cluster_labels, load_clusterer
 
 
 def overlap(old: np.ndarray, new: np.ndarray, k_old: int, k_new: int) -> np.ndarray:
@@ -44,15 +49,20 @@ def match_clusters(old: np.ndarray, new: np.ndarray, k: int) -> tuple[np.ndarray
     return perm, int(cost[rows, cols].sum())
 
 
+def cluster_means(features: np.ndarray, labels: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(k, D) float64 means of each cluster's members (zeros for an empty cluster) and the (k,) counts."""
+    sums = np.zeros((k, features.shape[1]), dtype=np.float64)
+    np.add.at(sums, labels, features)
+    counts = np.bincount(labels, minlength=k)
+    return sums / np.maximum(counts, 1)[:, None], counts
+
+
 def warm_start_centroids(features: np.ndarray, old_labels: np.ndarray, k: int, seed: int) -> np.ndarray:
     """Means of the previous clusters' members in the new feature space.
 
     A previous cluster with no members (possible after subsetting) starts at a seeded random sample.
     """
-    sums = np.zeros((k, features.shape[1]), dtype=np.float64)
-    np.add.at(sums, old_labels, features)
-    counts = np.bincount(old_labels, minlength=k)
-    centroids = sums / np.maximum(counts, 1)[:, None]
+    centroids, counts = cluster_means(features, old_labels, k)
     empty = np.flatnonzero(counts == 0)
     if len(empty):
         rng = np.random.default_rng(seed)
@@ -120,8 +130,35 @@ def _parents(previous: LabelRound, labels: np.ndarray, k: int) -> np.ndarray:
     return parent
 
 
-def relabel(spec: dict, rnd: int, out: str, features_path: str | None = None, previous_path: str | None = None) -> LabelRound:
-    """Make round ``rnd``'s labels.h5 for the run's method and write it to ``out``."""
+def clusterer_round(
+    spec: dict, x: torch.Tensor, model_path: str | None, features: np.ndarray, sample_index: np.ndarray,
+    previous: LabelRound | None,
+) -> LabelRound:
+    """slcgan: labels = argmax C(x) under the round's checkpoint, centroids = class means of C's features.
+
+    Class c is output c of C in every round, so no matching is needed; ``parent`` records where
+    each class's members were in the previous round, as for the other methods.
+    """
+    if model_path is None:
+        raise ValueError(f"method {spec['method']!r} reads its labels from the round's model: pass --model")
+    device = pick_device(spec)
+    C = load_clusterer(load_checkpoint(model_path), device, model_path)
+    labels = cluster_labels(C, x[torch.from_numpy(sample_index)], spec["extract_batch"], device)
+    k = C.n_classes
+    parent = _parents(previous, labels, k) if previous is not None else np.full(k, -1)
+    attrs = {"source_model": provenance(model_path), "labels_from": "argmax C(x)"}
+    return LabelRound(labels, parent, cluster_means(features, labels, k)[0], sample_index, attrs)
+
+
+def relabel(
+    spec: dict, rnd: int, out: str, features_path: str | None = None, previous_path: str | None = None,
+    model_path: str | None = None,
+) -> LabelRound:
+    """Make round ``rnd``'s labels.h5 for the run's method and write it to ``out``.
+
+    ``model_path`` (the round's model.pt) is needed only by methods whose labels come from their
+    own clustering network (``slcgan``).
+    """
     method = get_method(spec["method"])
     data = load_dataset(spec["dataset_spec"], spec["dataset"])
     n = len(data)
@@ -138,7 +175,10 @@ def relabel(spec: dict, rnd: int, out: str, features_path: str | None = None, pr
         if len(feats) != n:
             raise ValueError(f"{features_path}: {len(feats)} rows but the dataset has {n} samples; rerun extract")
         attrs["source_features"] = provenance(features_path)
-    if method.relabels_at(spec, rnd) and method.grows:
+    if method.clusterer:
+        result = clusterer_round(spec, data.x, model_path, feats, sample_index, previous)
+        result.attrs = {**attrs, **result.attrs}
+    elif method.relabels_at(spec, rnd) and method.grows:
         from .splitting import split_round  # splitting builds on cluster_round from this module
 
         result = split_round(spec, rnd, previous, feats, sample_index)

@@ -24,7 +24,7 @@ from .artifacts import ArtifactError, atomic_path, read_labels, sha256
 from .checkpoint import load_checkpoint, load_networks, save_checkpoint
 from .datasets import load_dataset
 from .device import derive_seed, pick_device
-from .losses import make_loss
+from .losses import OwnsNetworks, make_loss
 from .methods import get_method
 from .samples import save_sample_figure
 from .splitting import grow_checkpoint
@@ -137,6 +137,14 @@ def train_phase(
     loss = make_loss(method.loss, spec)
     n, bs, z_dim = len(y_all), spec["batch_size"], spec["z_dim"]
     first_iter = int(start["iteration"])
+    # An objective may own networks beside G and D (slcgan's C); they live in the checkpoint's 'extra'.
+    owned = loss if isinstance(loss, OwnsNetworks) else None
+    if owned:
+        owned.load_extra(state.get("extra"), device, str(resume_path if done else model_in))
+    extra_opts = owned.extra_optimizers() if owned else []
+    uniform_fakes = getattr(loss, "fake_classes", "labels") == "uniform"
+    # What G is conditioned on during training, kept as the checkpoint's sampling weights.
+    fake_weights = torch.ones(labels.k) if uniform_fakes else torch.as_tensor(labels.sizes)
 
     def draw_labels() -> tuple[torch.Tensor, torch.Tensor]:
         i = torch.randint(n, (bs,), device=device, generator=gen)
@@ -145,6 +153,11 @@ def train_phase(
     def draw() -> tuple[torch.Tensor, torch.Tensor]:
         i, y = draw_labels()
         return x_all(idx_all[i]), y
+
+    def draw_fake_classes() -> torch.Tensor:
+        if uniform_fakes:
+            return torch.randint(labels.k, (bs,), device=device, generator=gen)
+        return draw_labels()[1]  # same random stream as a full draw, without gathering images
 
     def snapshot_state(phase_iter: int) -> dict[str, Any]:
         return {
@@ -156,7 +169,8 @@ def train_phase(
             "iteration": first_iter + phase_iter,
             "round": rnd,
             "rng": _rng_state(gen),
-            "method_state": {**state.get("method_state", {}), "class_sizes": torch.as_tensor(labels.sizes)},
+            "method_state": {**state.get("method_state", {}), "class_sizes": fake_weights},
+            **({"extra": owned.extra_state()} if owned else {}),
         }
 
     G.train()
@@ -169,25 +183,34 @@ def train_phase(
                 print(f"SIGTERM: snapshot written to {resume_path} at iteration {it}; exiting", flush=True)
                 raise SystemExit(SIGTERM_EXIT)
             factor = _lr_factor(spec, first_iter + it)
-            for opt, base in ((opt_G, spec_lr[0]), (opt_D, spec_lr[1])):
+            for opt, base in ((opt_G, spec_lr[0]), (opt_D, spec_lr[1]), *extra_opts):
                 for group in opt.param_groups:
                     group["lr"] = base * factor
             for _ in range(spec["d_steps"]):
                 real, y_real = draw()
                 z = torch.randn(bs, z_dim, device=device, generator=gen)
-                _, y_fake = draw_labels()  # same random stream as a full draw, without gathering images
+                y_fake = draw_fake_classes()
                 with autocast(plan):
                     d_loss, d_stats = loss.d_loss(G, D, real, y_real, z, y_fake)
                 opt_D.zero_grad(set_to_none=True)
                 d_loss.backward()
                 opt_D.step()
             z = torch.randn(bs, z_dim, device=device, generator=gen)
-            _, y_fake = draw_labels()
+            y_fake = draw_fake_classes()
             with autocast(plan):
                 g_loss, g_stats = loss.g_loss(G, D, z, y_fake)
             opt_G.zero_grad(set_to_none=True)
             g_loss.backward()
             opt_G.step()
+            extra_stats = {}
+            if owned:
+                with autocast(plan):
+                    extra_loss, extra_stats = owned.extra_loss(G, D, draw()[0], gen)
+                for opt, _ in extra_opts:
+                    opt.zero_grad(set_to_none=True)
+                extra_loss.backward()
+                for opt, _ in extra_opts:
+                    opt.step()
             if (it + 1) % spec["log_every"] == 0 or it + 1 == spec["iters_per_phase"]:
                 log_rows.append(
                     {
@@ -196,7 +219,7 @@ def train_phase(
                         "d_loss": d_loss.item(),
                         "g_loss": g_loss.item(),
                         # Losses may return stats as tensors: reading them only here saves a device sync per step.
-                        **{key: float(value) for key, value in {**d_stats, **g_stats}.items()},
+                        **{key: float(value) for key, value in {**d_stats, **g_stats, **extra_stats}.items()},
                         "seconds": time.perf_counter() - t0,
                     }
                 )
@@ -218,7 +241,7 @@ def train_phase(
     _write_log(log_path, log_rows)
     G.eval()
     save_sample_figure(
-        G, data, torch.as_tensor(labels.sizes, dtype=torch.float64), z_dim, samples_path,
+        G, data, fake_weights.to(torch.float64), z_dim, samples_path,
         seed=derive_seed(spec["seed"], "samples", rnd), device=device,
     )
     resume_path.unlink(missing_ok=True)

@@ -51,6 +51,8 @@ def relabel_inputs(wildcards):
         inputs["features"] = ROUND_DIR.format(**wildcards) + "/features.h5"
     if int(wildcards.r) > 0:
         inputs["previous"] = RUN_DIR.format(**wildcards) + f"/round_{rr(int(wildcards.r) - 1)}/labels.h5"
+    if method(wildcards.run).clusterer:  # slcgan: labels = argmax of the round model's clustering network
+        inputs["model"] = ROUND_DIR.format(**wildcards) + "/model.pt"
     return inputs
 
 
@@ -58,6 +60,8 @@ def relabel_flags(wildcards, input):
     flags = f"--features {input.features}" if "features" in input.keys() else ""
     if "previous" in input.keys():
         flags += f" --previous {input.previous}"
+    if "model" in input.keys():
+        flags += f" --model {input.model}"
     return flags
 
 
