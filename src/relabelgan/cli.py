@@ -63,8 +63,60 @@ def cmd_relabel(a: argparse.Namespace) -> None:
 def cmd_evaluate(a: argparse.Namespace) -> None:
     from .evaluate import evaluate_round
 
-    frame = evaluate_round(_spec(a.spec), a.round, a.model, a.labels, a.out)
+    frame = evaluate_round(_spec(a.spec), a.round, a.model, a.labels, a.out, a.evaluator)
     print(frame.to_string(index=False))
+
+
+def cmd_evaluate_final(a: argparse.Namespace) -> None:
+    from .evaluate import evaluate_final
+
+    frame = evaluate_final(_spec(a.spec), a.round, a.model, a.out)
+    print(frame.to_string(index=False))
+
+
+def cmd_train_evaluator(a: argparse.Namespace) -> None:
+    import json
+
+    from .evaluator import train_evaluator
+
+    ev = json.loads(a.settings_json)
+    acc = train_evaluator(json.loads(a.dataset_json), a.dataset, a.out, a.report, ev["epochs"], ev["test_fraction"],
+                          ev["seed"], ev["batch_size"], ev["lr"])
+    print(f"evaluator of {a.dataset}: test accuracy {100 * acc:.2f}%")
+
+
+def cmd_audit(a: argparse.Namespace) -> None:
+    from .audit import audit_run, load_rounds, moved_samples, sample_history, split_merge_events, summary
+
+    rounds = load_rounds(a.labels)
+    if a.out_dir:
+        audit_run(a.labels, a.out_dir, a.min_share)
+    if a.sample is not None:
+        print(sample_history(rounds, a.sample).to_string(index=False))
+    if a.moved is not None:
+        by_round = {int(r.attrs["round"]): r for r in rounds}
+        if a.moved not in by_round or a.moved + 1 not in by_round:
+            raise SystemExit(f"relabelgan audit: --moved {a.moved} needs rounds {a.moved} and {a.moved + 1}; "
+                             f"given rounds {sorted(by_round)}")
+        print(moved_samples(by_round[a.moved], by_round[a.moved + 1]).to_string(index=False))
+    if a.events:
+        for x, y in zip(rounds, rounds[1:]):
+            print(split_merge_events(x, y, a.min_share).to_string(index=False))
+    if a.sample is None and a.moved is None and not a.events:
+        print(summary(rounds, a.min_share))
+
+
+def cmd_lineage(a: argparse.Namespace) -> None:
+    from .lineage import lineage_figures
+
+    lineage_figures(_spec(a.spec), a.labels, a.model, a.out_dir)
+
+
+def cmd_tables(a: argparse.Namespace) -> None:
+    from .tables import comparison
+
+    summary = comparison(a.metrics, a.dataset, a.out_csv, a.out_md, a.out_png, a.evaluator_report)
+    print(summary.to_string(index=False))
 
 
 def cmd_gather(a: argparse.Namespace) -> None:
@@ -91,6 +143,11 @@ def build_parser() -> argparse.ArgumentParser:
         "evaluate": (cmd_evaluate, "one round's metrics (tidy CSV)"),
         "gather": (cmd_gather, "concatenate metric CSVs"),
         "figures": (cmd_figures, "metrics-over-rounds figure of one dataset"),
+        "evaluate-final": (cmd_evaluate_final, "the final round's heavier metrics (nearest neighbours, FID/IS)"),
+        "train-evaluator": (cmd_train_evaluator, "train one dataset's evaluator classifier (evaluator.pt)"),
+        "audit": (cmd_audit, "where samples went, which moved, which classes split or merged"),
+        "lineage": (cmd_lineage, "one run's label-flow, transition, size, split-tree and cluster figures"),
+        "tables": (cmd_tables, "comparison table (CSV, Markdown) and plot of one dataset's runs"),
     }
     parsers = {}
     for name, (fn, help_) in commands.items():
@@ -117,6 +174,35 @@ def build_parser() -> argparse.ArgumentParser:
     parsers["relabel"].add_argument("--model", help="model.pt of this round (slcgan: labels = argmax of its clustering net)")
     parsers["evaluate"].add_argument("--model", required=True)
     parsers["evaluate"].add_argument("--labels", help="labels.h5 of this round (clustering metrics)")
+    parsers["evaluate"].add_argument("--evaluator", help="evaluator.pt of the run's dataset (clf_* metrics)")
+    parsers["evaluate-final"].add_argument("--spec", required=True, help="run.yaml written by `relabelgan resolve`")
+    parsers["evaluate-final"].add_argument("--round", type=int, required=True)
+    parsers["evaluate-final"].add_argument("--model", required=True)
+    parsers["evaluate-final"].add_argument("--out", required=True)
+    parsers["train-evaluator"].add_argument("--dataset", required=True, help="the dataset's name")
+    parsers["train-evaluator"].add_argument("--dataset-json", required=True, help="its resolved spec (config datasets.NAME)")
+    parsers["train-evaluator"].add_argument(
+        "--settings-json", required=True, help="resolved `evaluator` block: epochs, test_fraction, seed, batch_size, lr"
+    )
+    parsers["train-evaluator"].add_argument("--out", required=True, help="evaluator.pt")
+    parsers["train-evaluator"].add_argument("--report", required=True, help="CSV with the test accuracy")
+    parsers["audit"].add_argument("labels", nargs="+", help="labels.h5 files of one run (any order)")
+    parsers["audit"].add_argument("--sample", type=int, help="dataset index: its class in every round")
+    parsers["audit"].add_argument("--moved", type=int, metavar="R", help="samples that moved between rounds R and R+1")
+    parsers["audit"].add_argument("--events", action="store_true", help="classes that split or merged")
+    parsers["audit"].add_argument("--min-share", type=float, default=0.2,
+                                  help="share of a class that counts as a split/merge branch (default 0.2)")
+    parsers["audit"].add_argument("--out-dir", help="also write transitions.csv, moves.csv, events.csv here")
+    parsers["lineage"].add_argument("--spec", required=True)
+    parsers["lineage"].add_argument("--model", required=True, help="the final model.pt (real vs generated grid)")
+    parsers["lineage"].add_argument("--out-dir", required=True)
+    parsers["lineage"].add_argument("labels", nargs="+", help="labels.h5 files of the run")
+    parsers["tables"].add_argument("--metrics", required=True)
+    parsers["tables"].add_argument("--dataset", required=True)
+    parsers["tables"].add_argument("--evaluator-report", help="the dataset's evaluator.csv (test accuracy note)")
+    parsers["tables"].add_argument("--out-csv", required=True)
+    parsers["tables"].add_argument("--out-md", required=True)
+    parsers["tables"].add_argument("--out-png", required=True)
     parsers["gather"].add_argument("--out", required=True)
     parsers["gather"].add_argument("inputs", nargs="*")
     parsers["figures"].add_argument("--metrics", required=True)

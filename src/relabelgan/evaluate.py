@@ -1,9 +1,13 @@
 """`relabelgan evaluate`: one round's metrics as tidy rows (run, seed, round, metric, value).
 
 A metric's name carries its protocol: ``modes_50k`` is counted on 50,000 samples.
+``evaluate_round`` holds the cheap per-round metrics; ``evaluate_final`` the heavier ones that run on
+the last round only (docs/metrics.md lists every metric and its protocol).
 """
 
 from __future__ import annotations
+
+import sys
 
 import pandas as pd
 
@@ -12,7 +16,11 @@ from .checkpoint import load_checkpoint, load_networks
 from .clustering import clustering_metrics
 from .datasets import load_dataset
 from .device import derive_seed, pick_device
+from .diversity import intra_class_msssim, protocol_name
+from .evaluator import evaluator_metrics, load_evaluator
+from .inception_metrics import inception_metrics
 from .metrics2d import mixture_metrics
+from .nearest import nearest_neighbour_metrics
 from .samples import class_weights, generate
 
 COLUMNS = ["run", "dataset", "method", "seed", "round", "metric", "value"]
@@ -22,27 +30,79 @@ def _protocol(n: int) -> str:
     return f"{n // 1000}k" if n % 1000 == 0 else str(n)
 
 
-def evaluate_round(spec: dict, rnd: int, model: str, labels_path: str | None, out: str) -> pd.DataFrame:
-    """Compute every metric that applies to this run's dataset at round ``rnd`` and write ``out``."""
+def _rows(spec: dict, rnd: int, values: dict[str, float]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {"run": spec["name"], "dataset": spec["dataset"], "method": spec["method"], "seed": spec["seed"],
+             "round": rnd, "metric": k, "value": v}
+            for k, v in values.items()
+        ],
+        columns=COLUMNS,
+    )
+
+
+def _generator(model: str, device):
+    state = load_checkpoint(model)
+    G, _ = load_networks(state, device)
+    return G, state
+
+
+def evaluate_round(
+    spec: dict, rnd: int, model: str, labels_path: str | None, out: str, evaluator_path: str | None = None
+) -> pd.DataFrame:
+    """Compute every cheap metric that applies to this run's dataset at round ``rnd`` and write ``out``.
+
+    2D mixtures: modes, high-quality share, reverse KL. With an evaluator: its ``clf_*`` metrics.
+    Images: intra-class MS-SSIM of generated samples and, with labels, of the real members of each
+    cluster. With labels and ground truth: NMI, purity and best-permutation accuracy.
+    """
     device = pick_device(spec)
     data = load_dataset(spec["dataset_spec"], spec["dataset"])
     values: dict[str, float] = {}
-    if data.means is not None:
-        state = load_checkpoint(model)
-        G, _ = load_networks(state, device)
-        n = spec["eval_samples"]
-        x, _ = generate(G, n, state["arch"]["z_dim"], class_weights(state), derive_seed(spec["seed"], "eval", rnd), device)
-        values.update({f"{k}_{_protocol(n)}": v for k, v in mixture_metrics(x, data.means, data.std).items()})
-    if labels_path and data.y is not None:
-        labels = read_labels(labels_path, n_samples=len(data))
+    n = spec["eval_samples"]
+    tag = _protocol(n)
+    labels = read_labels(labels_path, n_samples=len(data)) if labels_path else None
+    if data.means is not None or evaluator_path or data.is_image:
+        G, state = _generator(model, device)
+        x, y_gen = generate(G, n, state["arch"]["z_dim"], class_weights(state), derive_seed(spec["seed"], "eval", rnd), device)
+        if data.means is not None:
+            values.update({f"{k}_{tag}": v for k, v in mixture_metrics(x, data.means, data.std).items()})
+        if evaluator_path:
+            values.update({f"{k}_{tag}": v for k, v in evaluator_metrics(load_evaluator(evaluator_path), x).items()})
+        if data.is_image:
+            pairs = int(spec.get("msssim_pairs", 50))
+            stem = protocol_name(data.x.shape[-1])
+            seed = derive_seed(spec["seed"], "msssim", rnd)
+            values[f"{stem}_gen_intra"] = intra_class_msssim(x, y_gen.numpy(), pairs, seed)
+            if labels is not None:
+                real = data.x[labels.sample_index]
+                values[f"{stem}_real_intra"] = intra_class_msssim(real, labels.labels, pairs, seed)
+    if labels is not None and data.y is not None:
         truth = data.y.numpy()[labels.sample_index]
         values.update({f"labels_{k}": v for k, v in clustering_metrics(labels.labels, truth).items()})
-    rows = [
-        {"run": spec["name"], "dataset": spec["dataset"], "method": spec["method"], "seed": spec["seed"],
-         "round": rnd, "metric": k, "value": v}
-        for k, v in values.items()
-    ]
-    frame = pd.DataFrame(rows, columns=COLUMNS)
+    frame = _rows(spec, rnd, values)
+    write_csv(frame, out)
+    return frame
+
+
+def evaluate_final(spec: dict, rnd: int, model: str, out: str) -> pd.DataFrame:
+    """The final round's heavier metrics: nearest-neighbour check and, for images, FID/IS when weights exist."""
+    device = pick_device(spec)
+    data = load_dataset(spec["dataset_spec"], spec["dataset"])
+    G, state = _generator(model, device)
+    weights, z_dim = class_weights(state), state["arch"]["z_dim"]
+    values: dict[str, float] = {}
+    n_nn = min(int(spec.get("nn_samples", 1000)), spec["eval_samples"])
+    x, _ = generate(G, n_nn, z_dim, weights, derive_seed(spec["seed"], "nn", rnd), device)
+    nn_seed = derive_seed(spec["seed"], "nn-probe", rnd)
+    values.update({f"{k}_{_protocol(n_nn)}": v for k, v in nearest_neighbour_metrics(x, data.x, nn_seed).items()})
+    if data.is_image:
+        n_fid = int(spec.get("fid_samples", 10000))
+        x, _ = generate(G, n_fid, z_dim, weights, derive_seed(spec["seed"], "fid", rnd), device)
+        metrics, message = inception_metrics(x, data.x, derive_seed(spec["seed"], "fid-splits"), device.type == "cuda")
+        print(message, file=sys.stderr)
+        values.update(metrics)
+    frame = _rows(spec, rnd, values)
     write_csv(frame, out)
     return frame
 

@@ -11,11 +11,12 @@ config.update(resolve_config(config, "config"))
 RESULTS = config["results"]
 RUNS = sorted(config["runs"])
 SEEDS = [int(s) for s in config["seeds"]]
-RUN_DIR = RESULTS + "/{run}/seed{seed}"
-ROUND_DIR = RUN_DIR + "/round_{r}"
-LOGS = RESULTS + "/logs/{run}/seed{seed}"
-BENCH = RESULTS + "/benchmarks/{run}/seed{seed}"
 DATASETS = sorted({config["runs"][run]["dataset"] for run in RUNS})
+# Kept while rule files move to the path functions below (lint: no '+' path composition).
+RUN_DIR = f"{RESULTS}/{{run}}/seed{{seed}}"
+ROUND_DIR = f"{RUN_DIR}/round_{{r}}"
+LOGS = f"{RESULTS}/logs/{{run}}/seed{{seed}}"
+BENCH = f"{RESULTS}/benchmarks/{{run}}/seed{{seed}}"
 GPU = config["resources"]["gpu_rules"]
 CPU = config["resources"]["cpu_rules"]
 
@@ -25,6 +26,34 @@ wildcard_constraints:
     seed=r"\d+",
     r=r"\d\d",
     dataset="|".join(DATASETS),
+
+
+def results_path(name):
+    """A path under the results folder."""
+    return f"{RESULTS}/{name}"
+
+
+def run_path(name, run="{run}", seed="{seed}"):
+    """A file of one run and seed (wildcards by default)."""
+    return results_path(f"{run}/seed{seed}/{name}")
+
+
+def round_path(name, r="{r}", run="{run}", seed="{seed}"):
+    """A file of one round of a run."""
+    return run_path(f"round_{r}/{name}", run, seed)
+
+
+def previous_round_path(wildcards, name):
+    """The same file one round earlier than the job's round."""
+    return round_path(name, rr(int(wildcards.r) - 1), wildcards.run, wildcards.seed)
+
+
+def log_path(name):
+    return results_path(f"logs/{{run}}/seed{{seed}}/{name}")
+
+
+def bench_path(name):
+    return results_path(f"benchmarks/{{run}}/seed{{seed}}/{name}")
 
 
 def rounds(run):
@@ -45,14 +74,14 @@ def spec_json(wildcards):
 
 
 def relabel_inputs(wildcards):
-    inputs = {"spec": RUN_DIR.format(**wildcards) + "/run.yaml"}
+    inputs = {"spec": run_path("run.yaml", wildcards.run, wildcards.seed)}
     # Features only for rounds that cluster (splitting: its split rounds).
     if method(wildcards.run).relabels_at(config["runs"][wildcards.run], int(wildcards.r)):
-        inputs["features"] = ROUND_DIR.format(**wildcards) + "/features.h5"
+        inputs["features"] = round_path("features.h5", wildcards.r, wildcards.run, wildcards.seed)
     if int(wildcards.r) > 0:
-        inputs["previous"] = RUN_DIR.format(**wildcards) + f"/round_{rr(int(wildcards.r) - 1)}/labels.h5"
+        inputs["previous"] = previous_round_path(wildcards, "labels.h5")
     if method(wildcards.run).clusterer:  # slcgan: labels = argmax of the round model's clustering network
-        inputs["model"] = ROUND_DIR.format(**wildcards) + "/model.pt"
+        inputs["model"] = round_path("model.pt", wildcards.r, wildcards.run, wildcards.seed)
     return inputs
 
 
@@ -66,7 +95,7 @@ def relabel_flags(wildcards, input):
 
 
 def round_paths(run, seed, name, first=0):
-    return [RUN_DIR.format(run=run, seed=seed) + f"/round_{rr(r)}/{name}" for r in range(first, rounds(run) + 1)]
+    return [round_path(name, rr(r), run, seed) for r in range(first, rounds(run) + 1)]
 
 
 def run_metric_files(run, seed):
@@ -74,10 +103,15 @@ def run_metric_files(run, seed):
 
 
 def all_targets():
-    targets = [RESULTS + "/metrics.csv"]
-    targets += expand(RESULTS + "/figures/metrics_{dataset}.png", dataset=DATASETS)
+    targets = [results_path("metrics.csv")]
+    targets += expand(results_path("figures/metrics_{dataset}.png"), dataset=DATASETS)
+    # Comparison across runs and seeds (evaluate/report stages, docs/metrics.md).
+    targets += expand(results_path("tables/comparison_{dataset}.md"), dataset=DATASETS)
+    targets += expand(results_path("figures/comparison_{dataset}.png"), dataset=DATASETS)
     for run in RUNS:
         for seed in SEEDS:
             targets += round_paths(run, seed, "labels.h5")
             targets += round_paths(run, seed, "samples.png", first=1)
+            # Label audit and lineage figures of every run (docs/audit.md).
+            targets += [run_path("audit/events.csv", run, seed), run_path("lineage/flow.png", run, seed)]
     return targets

@@ -1,17 +1,75 @@
-# Metrics per round, gathered into one tidy table.
+# Metrics: the evaluator classifier of each dataset, cheap metrics per round, heavier ones on the
+# final round only, all gathered into one tidy table (docs/metrics.md).
+
+# Datasets small enough, and with ground truth, for an evaluator classifier trained here
+# (stacked_mnist: an MNIST digit classifier read per channel, for mode counting).
+EVALUATOR_KINDS = {"ring", "grid", "digits", "mnist", "stacked_mnist"}
+EVALUATOR_DIR = results_path("evaluators/{dataset}")
+
+
+def has_evaluator(dataset):
+    return config["datasets"][dataset]["kind"] in EVALUATOR_KINDS
+
+
+def evaluator_path(run):
+    dataset = config["runs"][run]["dataset"]
+    return EVALUATOR_DIR.format(dataset=dataset) + "/evaluator.pt" if has_evaluator(dataset) else None
+
+
+def evaluate_round_inputs(wildcards):
+    inputs = {
+        "spec": run_path("run.yaml", wildcards.run, wildcards.seed),
+        "model": round_path("model.pt", wildcards.r, wildcards.run, wildcards.seed),
+        "labels": round_path("labels.h5", wildcards.r, wildcards.run, wildcards.seed),
+    }
+    if evaluator_path(wildcards.run):
+        inputs["evaluator"] = evaluator_path(wildcards.run)
+    return inputs
+
+
+def final_model(wildcards):
+    return round_path("model.pt", rr(rounds(wildcards.run)), wildcards.run, wildcards.seed)
+
+
+rule train_evaluator:
+    output:
+        model=EVALUATOR_DIR + "/evaluator.pt",
+        report=report(
+            EVALUATOR_DIR + "/evaluator.csv",
+            caption="../report/evaluator.rst",
+            category="Evaluators",
+            labels={"dataset": "{dataset}"},
+        ),
+    params:
+        dataset=lambda w: json.dumps(config["datasets"][w.dataset], sort_keys=True),
+        settings=json.dumps(config["evaluator"], sort_keys=True),
+    log:
+        results_path("logs/train_evaluator_{dataset}.log"),
+    benchmark:
+        results_path("benchmarks/train_evaluator_{dataset}.tsv")
+    conda:
+        "../../envs/torch.yaml"
+    threads: 1
+    resources:
+        mem_mb=CPU["mem_mb"],
+        runtime=CPU["runtime"],
+    shell:
+        "OMP_NUM_THREADS={threads} relabelgan train-evaluator --dataset {wildcards.dataset}"
+        " --dataset-json {params.dataset:q} --settings-json {params.settings:q}"
+        " --out {output.model} --report {output.report} > {log} 2>&1"
 
 
 rule evaluate_round:
     input:
-        spec=RUN_DIR + "/run.yaml",
-        model=ROUND_DIR + "/model.pt",
-        labels=ROUND_DIR + "/labels.h5",
+        unpack(evaluate_round_inputs),
     output:
-        ROUND_DIR + "/metrics.csv",
+        round_path("metrics.csv"),
+    params:
+        evaluator=lambda w, input: f"--evaluator {input.evaluator}" if "evaluator" in input.keys() else "",
     log:
-        LOGS + "/evaluate_{r}.log",
+        log_path("evaluate_{r}.log"),
     benchmark:
-        BENCH + "/evaluate_{r}.tsv"
+        bench_path("evaluate_{r}.tsv")
     conda:
         "../../envs/torch.yaml"
     threads: 1
@@ -20,16 +78,41 @@ rule evaluate_round:
         runtime=CPU["runtime"],
     shell:
         "OMP_NUM_THREADS={threads} relabelgan evaluate --spec {input.spec} --round {wildcards.r}"
-        " --model {input.model} --labels {input.labels} --out {output} > {log} 2>&1"
+        " --model {input.model} --labels {input.labels} {params.evaluator} --out {output} > {log} 2>&1"
+
+
+rule evaluate_final:
+    input:
+        spec=run_path("run.yaml"),
+        model=final_model,
+    output:
+        run_path("final_metrics.csv"),
+    params:
+        round=lambda w: rounds(w.run),
+    log:
+        log_path("evaluate_final.log"),
+    benchmark:
+        bench_path("evaluate_final.tsv")
+    conda:
+        "../../envs/torch.yaml"
+    threads: 1
+    resources:
+        mem_mb=GPU["mem_mb"],
+        runtime=GPU["runtime"],
+        gpu=GPU["gpus"],
+    shell:
+        "OMP_NUM_THREADS={threads} relabelgan evaluate-final --spec {input.spec} --round {params.round}"
+        " --model {input.model} --out {output} > {log} 2>&1"
 
 
 rule gather_metrics:
     input:
         [f for run in RUNS for seed in SEEDS for f in run_metric_files(run, seed)],
+        [run_path("final_metrics.csv", run, seed) for run in RUNS for seed in SEEDS],
     output:
-        RESULTS + "/metrics.csv",
+        results_path("metrics.csv"),
     log:
-        RESULTS + "/logs/gather_metrics.log",
+        results_path("logs/gather_metrics.log"),
     conda:
         "../../envs/report.yaml"
     localrule: True

@@ -3,18 +3,129 @@
 
 rule metrics_figure:
     input:
-        RESULTS + "/metrics.csv",
+        results_path("metrics.csv"),
     output:
         report(
-            RESULTS + "/figures/metrics_{dataset}.png",
+            results_path("figures/metrics_{dataset}.png"),
             caption="../report/metrics_over_rounds.rst",
             category="Metrics",
             labels={"dataset": "{dataset}"},
         ),
     log:
-        RESULTS + "/logs/metrics_figure_{dataset}.log",
+        results_path("logs/metrics_figure_{dataset}.log"),
     conda:
         "../../envs/report.yaml"
     localrule: True
     shell:
         "relabelgan figures --metrics {input} --dataset {wildcards.dataset} --out {output} > {log} 2>&1"
+
+
+def run_labels(wildcards):
+    return round_paths(wildcards.run, wildcards.seed, "labels.h5")
+
+
+rule audit_run:
+    input:
+        run_labels,
+    output:
+        transitions=run_path("audit/transitions.csv"),
+        moves=run_path("audit/moves.csv"),
+        events=report(
+            run_path("audit/events.csv"),
+            caption="../report/audit_events.rst",
+            category="Audit",
+            subcategory="{run}",
+            labels={"run": "{run}", "seed": "{seed}", "table": "split/merge events"},
+        ),
+    params:
+        out_dir=lambda w: run_path("audit", w.run, w.seed),
+    log:
+        log_path("audit.log"),
+    benchmark:
+        bench_path("audit.tsv")
+    conda:
+        "../../envs/report.yaml"
+    threads: 1
+    resources:
+        mem_mb=CPU["mem_mb"],
+        runtime=CPU["runtime"],
+    shell:
+        "relabelgan audit --out-dir {params.out_dir} {input} > {log} 2>&1"
+
+
+LINEAGE_FIGURES = {
+    "flow": "lineage_flow.rst",
+    "transitions": "lineage_transitions.rst",
+    "sizes": "lineage_sizes.rst",
+    "split_tree": "lineage_split_tree.rst",
+    "clusters": "lineage_clusters.rst",
+}
+
+
+rule lineage_figures:
+    input:
+        spec=run_path("run.yaml"),
+        model=final_model,
+        labels=run_labels,
+    output:
+        **{
+            name: report(
+                run_path(f"lineage/{name}.png"),
+                caption=f"../report/{caption}",
+                category="Lineage",
+                subcategory="{run}",
+                labels={"run": "{run}", "seed": "{seed}", "figure": name},
+            )
+            for name, caption in LINEAGE_FIGURES.items()
+        },
+    params:
+        out_dir=lambda w: run_path("lineage", w.run, w.seed),
+    log:
+        log_path("lineage.log"),
+    benchmark:
+        bench_path("lineage.tsv")
+    conda:
+        "../../envs/torch.yaml"
+    threads: 1
+    resources:
+        mem_mb=CPU["mem_mb"],
+        runtime=CPU["runtime"],
+    shell:
+        "OMP_NUM_THREADS={threads} relabelgan lineage --spec {input.spec} --model {input.model}"
+        " --out-dir {params.out_dir} {input.labels} > {log} 2>&1"
+
+
+def comparison_inputs(wildcards):
+    inputs = {"metrics": results_path("metrics.csv")}
+    if has_evaluator(wildcards.dataset):
+        inputs["evaluator"] = EVALUATOR_DIR.format(dataset=wildcards.dataset) + "/evaluator.csv"
+    return inputs
+
+
+rule comparison_table:
+    input:
+        unpack(comparison_inputs),
+    output:
+        csv=report(
+            results_path("tables/comparison_{dataset}.csv"),
+            caption="../report/comparison_table.rst",
+            category="Comparison",
+            labels={"dataset": "{dataset}", "kind": "table"},
+        ),
+        md=results_path("tables/comparison_{dataset}.md"),
+        png=report(
+            results_path("figures/comparison_{dataset}.png"),
+            caption="../report/comparison_plot.rst",
+            category="Comparison",
+            labels={"dataset": "{dataset}", "kind": "plot"},
+        ),
+    params:
+        evaluator=lambda w, input: f"--evaluator-report {input.evaluator}" if "evaluator" in input.keys() else "",
+    log:
+        results_path("logs/comparison_table_{dataset}.log"),
+    conda:
+        "../../envs/report.yaml"
+    localrule: True
+    shell:
+        "relabelgan tables --metrics {input.metrics} --dataset {wildcards.dataset} {params.evaluator}"
+        " --out-csv {output.csv} --out-md {output.md} --out-png {output.png} > {log} 2>&1"

@@ -1,0 +1,131 @@
+"""`relabelgan audit`: how a run's labels evolved, read from its labels.h5 files.
+
+Answers three questions (docs/audit.md):
+- where did sample i go in every round (:func:`sample_history`);
+- which samples moved between rounds r and r+1 (:func:`moved_samples`);
+- which clusters split or merged (:func:`split_merge_events`): old class c *split* when two or more
+  new classes each took at least ``min_share`` of c's members, or when labels.h5 records two or more
+  children with ``parent == c``; new class j *merged* old classes when two or more of them each gave
+  at least ``min_share`` of j's members.
+Samples are matched across rounds by ``sample_index`` (dataset index), never by row position.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .artifacts import ArtifactError, LabelRound, atomic_path, read_labels
+
+
+def load_rounds(paths: list[str]) -> list[LabelRound]:
+    """Read labels.h5 files and order them by their ``round`` attribute (file order when absent)."""
+    rounds = [read_labels(p) for p in paths]
+    order = [int(r.attrs.get("round", i)) for i, r in enumerate(rounds)]
+    if len(set(order)) != len(order):
+        raise ArtifactError(f"two labels files claim the same round ({order}): {', '.join(map(str, paths))}")
+    for r, p, o in zip(rounds, paths, order):
+        r.attrs["path"], r.attrs["round"] = str(p), o
+    return [r for _, r in sorted(zip(order, rounds), key=lambda t: t[0])]
+
+
+def _aligned(a: LabelRound, b: LabelRound) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(sample ids, labels in a, labels in b) over the samples both rounds label."""
+    common, ia, ib = np.intersect1d(a.sample_index, b.sample_index, return_indices=True)
+    return common, a.labels[ia], b.labels[ib]
+
+
+def transition_matrix(a: LabelRound, b: LabelRound) -> np.ndarray:
+    """(k_a, k_b) counts: samples in class i of round a and class j of round b."""
+    _, la, lb = _aligned(a, b)
+    return np.bincount(la * b.k + lb, minlength=a.k * b.k).reshape(a.k, b.k)
+
+
+def sample_history(rounds: list[LabelRound], sample: int) -> pd.DataFrame:
+    """One row per round: the class of dataset sample ``sample`` and that class's size and parent."""
+    rows = []
+    for r in rounds:
+        hit = np.flatnonzero(r.sample_index == sample)
+        if len(hit) == 0:
+            raise ArtifactError(f"{r.attrs.get('path')}: sample {sample} is not labelled in round {r.attrs['round']}")
+        c = int(r.labels[hit[0]])
+        rows.append({"round": int(r.attrs["round"]), "sample": sample, "label": c,
+                     "cluster_size": int(r.sizes[c]), "parent": int(r.parent[c])})
+    return pd.DataFrame(rows)
+
+
+def moved_samples(a: LabelRound, b: LabelRound) -> pd.DataFrame:
+    """Samples whose class differs between rounds a and b: (round_from, round_to, sample, from, to)."""
+    ids, la, lb = _aligned(a, b)
+    moved = la != lb
+    return pd.DataFrame({"round_from": int(a.attrs["round"]), "round_to": int(b.attrs["round"]),
+                         "sample": ids[moved], "from": la[moved], "to": lb[moved]})
+
+
+def split_merge_events(a: LabelRound, b: LabelRound, min_share: float = 0.2) -> pd.DataFrame:
+    """Splits and merges between rounds a and b (see the module docstring), one row per event."""
+    m = transition_matrix(a, b)
+    out_share = m / np.maximum(m.sum(1, keepdims=True), 1)  # share of old class i going to new j
+    in_share = m / np.maximum(m.sum(0, keepdims=True), 1)  # share of new class j coming from old i
+    rows = []
+    for i in range(a.k):
+        children = set(np.flatnonzero(out_share[i] >= min_share).tolist())
+        declared = set(np.flatnonzero(b.parent == i).tolist())
+        if len(children | declared) >= 2:
+            evidence = "parent" if len(declared) >= 2 else "overlap"
+            rows.append({"round_from": int(a.attrs["round"]), "round_to": int(b.attrs["round"]), "event": "split",
+                         "cluster": i, "into_or_from": " ".join(map(str, sorted(children | declared))),
+                         "evidence": evidence, "members": int(m[i].sum())})
+    for j in range(b.k):
+        sources = np.flatnonzero(in_share[:, j] >= min_share)
+        if len(sources) >= 2:
+            rows.append({"round_from": int(a.attrs["round"]), "round_to": int(b.attrs["round"]), "event": "merge",
+                         "cluster": j, "into_or_from": " ".join(map(str, sources.tolist())),
+                         "evidence": "overlap", "members": int(m[:, j].sum())})
+    cols = ["round_from", "round_to", "event", "cluster", "into_or_from", "evidence", "members"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def transitions_table(rounds: list[LabelRound]) -> pd.DataFrame:
+    """Every non-zero transition count between consecutive rounds: (round_from, round_to, from, to, count)."""
+    rows = []
+    for a, b in zip(rounds, rounds[1:]):
+        m = transition_matrix(a, b)
+        for i, j in zip(*np.nonzero(m)):
+            rows.append({"round_from": int(a.attrs["round"]), "round_to": int(b.attrs["round"]),
+                         "from": int(i), "to": int(j), "count": int(m[i, j])})
+    return pd.DataFrame(rows, columns=["round_from", "round_to", "from", "to", "count"])
+
+
+def audit_run(paths: list[str], out_dir: str, min_share: float = 0.2) -> dict[str, pd.DataFrame]:
+    """Write transitions.csv, moves.csv and events.csv for a run's labels files into ``out_dir``."""
+    rounds = load_rounds(paths)
+    pairs = list(zip(rounds, rounds[1:]))
+    moves = [moved_samples(a, b) for a, b in pairs]
+    events = [split_merge_events(a, b, min_share) for a, b in pairs]
+    tables = {
+        "transitions": transitions_table(rounds),
+        "moves": pd.concat(moves, ignore_index=True) if moves else moved_samples(rounds[0], rounds[0]),
+        "events": pd.concat(events, ignore_index=True) if events else split_merge_events(rounds[0], rounds[0]),
+    }
+    for name, frame in tables.items():
+        with atomic_path(Path(out_dir) / f"{name}.csv") as tmp:
+            frame.to_csv(tmp, index=False)
+    return tables
+
+
+def summary(rounds: list[LabelRound], min_share: float = 0.2) -> str:
+    """A few lines per round pair: how many samples moved, which classes split or merged."""
+    lines = []
+    for a, b in zip(rounds, rounds[1:]):
+        moved = moved_samples(a, b)
+        events = split_merge_events(a, b, min_share)
+        n = len(_aligned(a, b)[0])
+        lines.append(f"round {a.attrs['round']} -> {b.attrs['round']}: {len(moved)} of {n} samples moved "
+                     f"({100.0 * len(moved) / max(n, 1):.1f}%), k {a.k} -> {b.k}")
+        for ev in events.itertuples():
+            verb = "split into" if ev.event == "split" else "merged from"
+            lines.append(f"  class {ev.cluster} {verb} {ev.into_or_from} ({ev.evidence})")
+    return "\n".join(lines)

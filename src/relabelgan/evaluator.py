@@ -1,0 +1,193 @@
+"""`relabelgan train-evaluator`: a classifier of the dataset's ground truth, and the metrics it gives.
+
+The evaluator is trained once per dataset (its own rule), on a seeded train/test split; its test
+accuracy is reported beside it, because every number it gives is only as good as it is. For generated
+samples it gives (docs/metrics.md):
+- ``clf_modes``: classes predicted for at least one sample (Stacked MNIST: of the 1000 digit triples);
+- ``clf_reverse_kl``: KL(q || p) of the predicted class histogram q against the real data's p;
+- ``clf_frechet``: Fréchet distance between generated and real data in the evaluator's last hidden layer.
+For Stacked MNIST the evaluator is an MNIST digit classifier applied to each of the three channels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from .artifacts import ArtifactError, atomic_path
+from .datasets import Dataset, load_dataset
+from .device import derive_seed
+from .frechet import feature_stats, frechet_distance
+
+EVALUATOR_FORMAT = "relabelgan-evaluator/1"
+FEATURE_DIM = 128
+
+
+def build_classifier(data_shape: list[int], n_classes: int) -> nn.Module:
+    """An MLP for 2D points, a small conv net for images; the last hidden layer has FEATURE_DIM units."""
+    if len(data_shape) == 1:
+        body = nn.Sequential(
+            nn.Linear(data_shape[0], FEATURE_DIM), nn.ReLU(), nn.Linear(FEATURE_DIM, FEATURE_DIM), nn.ReLU()
+        )
+    else:
+        c = data_shape[0]
+        body = nn.Sequential(
+            nn.Conv2d(c, 32, 3, padding=1), nn.ReLU(),
+            nn.Conv2d(32, 64, 3, stride=2, padding=1), nn.ReLU(),
+            nn.Conv2d(64, FEATURE_DIM, 3, stride=2, padding=1), nn.ReLU(),
+            nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+        )
+    return nn.Sequential(body, nn.Linear(FEATURE_DIM, n_classes))
+
+
+def _training_set(dataset_spec: dict, name: str) -> Dataset:
+    """The data the evaluator learns: the dataset itself, or single MNIST digits for Stacked MNIST."""
+    if dataset_spec["kind"] == "stacked_mnist":
+        return load_dataset({**dataset_spec, "kind": "mnist"}, name)
+    return load_dataset(dataset_spec, name)
+
+
+def train_evaluator(dataset_spec: dict, name: str, out: str, report: str, epochs: int, test_fraction: float,
+                    seed: int, batch_size: int = 128, lr: float = 1e-3) -> float:
+    """Train the evaluator of one dataset, save it to ``out`` with its real-data statistics, return test accuracy."""
+    data = _training_set(dataset_spec, name)
+    if data.y is None:
+        raise ArtifactError(f"dataset {name!r} has no ground-truth labels; an evaluator cannot be trained on it")
+    torch.manual_seed(derive_seed(seed, "evaluator", name, "init"))
+    perm = np.random.default_rng(derive_seed(seed, "evaluator", name, "split")).permutation(len(data))
+    n_test = max(1, int(round(test_fraction * len(data))))
+    test, train = perm[:n_test], perm[n_test:]
+    model = build_classifier(list(data.x.shape[1:]), data.n_classes)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    gen = torch.Generator().manual_seed(derive_seed(seed, "evaluator", name, "batches"))
+    x_train, y_train = data.x[train], data.y[train]
+    model.train()
+    for _ in range(epochs):
+        order = torch.randperm(len(train), generator=gen)
+        for i in range(0, len(order), batch_size):
+            idx = order[i : i + batch_size]
+            loss = nn.functional.cross_entropy(model(x_train[idx]), y_train[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+    model.eval()
+    with torch.no_grad():
+        accuracy = float((_logits(model, data.x[test]).argmax(1) == data.y[test]).double().mean())
+        real_features = _features(model, data.x).numpy()
+    mu, sigma = feature_stats(real_features)
+    state = {
+        "format": EVALUATOR_FORMAT,
+        "dataset": name,
+        "data_shape": list(data.x.shape[1:]),
+        "n_classes": int(data.n_classes),
+        "state_dict": model.state_dict(),
+        "test_accuracy": accuracy,
+        "n_train": len(train),
+        "n_test": len(test),
+        "epochs": int(epochs),
+        "seed": int(seed),
+        # Real-data statistics are computed once here, so every round's evaluation reuses them.
+        "real_mu": torch.from_numpy(mu),
+        "real_sigma": torch.from_numpy(sigma),
+        "real_class_freq": torch.bincount(data.y, minlength=data.n_classes).double() / len(data),
+    }
+    with atomic_path(out) as tmp:
+        torch.save(state, tmp)
+    frame = pd.DataFrame(
+        [{"dataset": name, "metric": "evaluator_test_accuracy", "value": accuracy, "n_train": len(train),
+          "n_test": len(test), "epochs": epochs, "seed": seed}]
+    )
+    with atomic_path(report) as tmp:
+        frame.to_csv(tmp, index=False)
+    return accuracy
+
+
+@torch.no_grad()
+def _features(model: nn.Module, x: torch.Tensor, batch: int = 4096) -> torch.Tensor:
+    return torch.cat([model[0](x[i : i + batch]) for i in range(0, len(x), batch)])
+
+
+@torch.no_grad()
+def _logits(model: nn.Module, x: torch.Tensor, batch: int = 4096) -> torch.Tensor:
+    return torch.cat([model(x[i : i + batch]) for i in range(0, len(x), batch)])
+
+
+@dataclass
+class Evaluator:
+    """A trained evaluator and the real data's statistics in its feature space."""
+
+    model: nn.Module
+    data_shape: list[int]
+    n_classes: int
+    test_accuracy: float
+    real_mu: np.ndarray
+    real_sigma: np.ndarray
+    real_class_freq: np.ndarray
+
+    def per_channel(self, x: torch.Tensor) -> bool:
+        """Stacked MNIST: a 1-channel evaluator reads each channel of 3-channel images as one digit."""
+        return len(self.data_shape) == 3 and self.data_shape[0] == 1 and x.dim() == 4 and x.shape[1] > 1
+
+    def classify(self, x: torch.Tensor) -> tuple[np.ndarray, np.ndarray, int]:
+        """(predicted class per sample, features per sample, number of possible classes)."""
+        self.model.eval()
+        if self.per_channel(x):
+            c = x.shape[1]
+            parts = [x[:, i : i + 1] for i in range(c)]
+            preds = [_logits(self.model, p).argmax(1).numpy() for p in parts]
+            # Channel 0 is the most significant digit, as in datasets._stacked_mnist.
+            cls = sum(p * self.n_classes ** (c - 1 - i) for i, p in enumerate(preds))
+            feats = np.concatenate([_features(self.model, p).numpy() for p in parts], 1)
+            return cls, feats, self.n_classes**c
+        return _logits(self.model, x).argmax(1).numpy(), _features(self.model, x).numpy(), self.n_classes
+
+
+def load_evaluator(path: str) -> Evaluator:
+    """Load an evaluator.pt (``weights_only=True``); a damaged or foreign file gets an error naming it."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise ArtifactError(f"{path}: evaluator not found; build it with the workflow (rule train_evaluator).") from None
+    except Exception as e:
+        raise ArtifactError(f"{path}: cannot load evaluator ({type(e).__name__}: {e}); delete it and rerun train_evaluator.") from e
+    if not isinstance(state, dict) or state.get("format") != EVALUATOR_FORMAT:
+        raise ArtifactError(f"{path}: not a {EVALUATOR_FORMAT} file")
+    model = build_classifier(state["data_shape"], state["n_classes"])
+    model.load_state_dict(state["state_dict"])
+    model.eval()
+    return Evaluator(model, state["data_shape"], state["n_classes"], state["test_accuracy"],
+                     state["real_mu"].numpy(), state["real_sigma"].numpy(), state["real_class_freq"].numpy())
+
+
+def class_histogram_metrics(pred: np.ndarray, n_classes: int, reference: np.ndarray | None = None) -> dict[str, float]:
+    """Modes (classes with >= 1 sample) and KL(q || p) in nats of the predicted histogram q.
+
+    ``reference`` is p (uniform when None); classes with q = 0 add nothing, classes with p = 0
+    but q > 0 make the divergence infinite.
+    """
+    q = np.bincount(pred, minlength=n_classes).astype(np.float64) / len(pred)
+    p = np.full(n_classes, 1.0 / n_classes) if reference is None else np.asarray(reference, dtype=np.float64)
+    nz = q > 0
+    with np.errstate(divide="ignore"):
+        kl = float(np.sum(q[nz] * (np.log(q[nz]) - np.log(p[nz]))))
+    return {"modes": float(nz.sum()), "reverse_kl": kl}
+
+
+def evaluator_metrics(evaluator: Evaluator, samples: torch.Tensor) -> dict[str, float]:
+    """``clf_*`` metrics of generated samples (see the module docstring)."""
+    pred, feats, n_possible = evaluator.classify(samples)
+    if evaluator.per_channel(samples):
+        # Stacked MNIST: the reference distribution of triples is uniform (1000 modes), as in the papers.
+        hist = class_histogram_metrics(pred, n_possible)
+        fd = float("nan")  # the real statistics are of single digits, not of triples
+    else:
+        hist = class_histogram_metrics(pred, n_possible, evaluator.real_class_freq)
+        fd = frechet_distance(*feature_stats(feats), evaluator.real_mu, evaluator.real_sigma)
+    out = {"clf_modes": hist["modes"], "clf_reverse_kl": hist["reverse_kl"]}
+    if np.isfinite(fd):
+        out["clf_frechet"] = fd
+    return out

@@ -1,0 +1,207 @@
+"""`relabelgan lineage`: one run's label-lineage figures, drawn with matplotlib from its labels.h5 files.
+
+- ``flow.png``: alluvial diagram, one column of stacked class sizes per round, bands = samples moving;
+- ``transitions.png``: row-normalised transition heatmap for each pair of consecutive rounds;
+- ``sizes.png``: class sizes per round (sorted), so collapsing or exploding clusters show;
+- ``split_tree.png``: the class tree from ``parent`` (red: a class with two or more children);
+- ``clusters.png``: per class, real members beside samples the final model generates for it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .artifacts import LabelRound
+from .audit import load_rounds, transition_matrix
+from .checkpoint import load_checkpoint, load_networks
+from .datasets import load_dataset
+from .device import derive_seed
+from .samples import _save_png, generate
+
+FLOW_MIN_SHARE = 0.002  # bands thinner than this share of the samples are not drawn (readability)
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _colour(c: int):
+    return _plt().get_cmap("tab20")(c % 20)
+
+
+def _stack(sizes: np.ndarray, gap: float) -> np.ndarray:
+    """Bottom of each class's block when blocks of ``sizes`` are stacked with ``gap`` between them."""
+    return np.concatenate([[0.0], np.cumsum(sizes + gap)[:-1]])
+
+
+def flow_figure(rounds: list[LabelRound], out: str) -> None:
+    """Alluvial diagram of class membership across rounds (bands coloured by the earlier class)."""
+    plt = _plt()
+    n = max(len(r.labels) for r in rounds)
+    gap, width = 0.01 * n, 0.08
+    fig, ax = plt.subplots(figsize=(2.2 * len(rounds) + 1, 5))
+    bottoms = [_stack(r.sizes.astype(float), gap) for r in rounds]
+    for x, (r, b) in enumerate(zip(rounds, bottoms)):
+        for c in np.flatnonzero(r.sizes):
+            ax.add_patch(plt.Rectangle((x - width, b[c]), 2 * width, r.sizes[c], color=_colour(c), lw=0))
+            if r.sizes[c] > 0.04 * n:
+                ax.text(x, b[c] + r.sizes[c] / 2, str(c), ha="center", va="center", fontsize=6)
+    t = np.linspace(0, 1, 30)
+    ease = t * t * (3 - 2 * t)  # smoothstep: bands leave and arrive horizontally
+    for x, (a, b) in enumerate(zip(rounds, rounds[1:])):
+        m = transition_matrix(a, b).astype(float)
+        out_pos = bottoms[x].copy()  # next free height inside each old block
+        in_pos = bottoms[x + 1].copy()
+        for i in range(a.k):
+            for j in range(b.k):
+                if m[i, j] < FLOW_MIN_SHARE * n:
+                    out_pos[i] += m[i, j]
+                    in_pos[j] += m[i, j]
+                    continue
+                y0, y1 = out_pos[i], in_pos[j]
+                lo = y0 + (y1 - y0) * ease
+                ax.fill_between(x + width + t * (1 - 2 * width), lo, lo + m[i, j], color=_colour(i), alpha=0.45, lw=0)
+                out_pos[i] += m[i, j]
+                in_pos[j] += m[i, j]
+    ax.set_xlim(-0.5, len(rounds) - 0.5)
+    ax.set_ylim(0, max(b[-1] + r.sizes[-1] for b, r in zip(bottoms, rounds)) * 1.02)
+    ax.set_xticks(range(len(rounds)), [f"round {r.attrs['round']}" for r in rounds])
+    ax.set_yticks([])
+    ax.set_title("label flow between rounds (block = class, band = samples moving)")
+    _save_png(fig, out)
+
+
+def transitions_figure(rounds: list[LabelRound], out: str) -> None:
+    """Heatmap per consecutive pair: share of old class i's samples that land in new class j."""
+    plt = _plt()
+    pairs = list(zip(rounds, rounds[1:])) or [(rounds[0], rounds[0])]
+    fig, axes = plt.subplots(1, len(pairs), figsize=(3.6 * len(pairs) + 0.8, 3.6), squeeze=False)
+    for ax, (a, b) in zip(axes[0], pairs):
+        m = transition_matrix(a, b).astype(float)
+        share = m / np.maximum(m.sum(1, keepdims=True), 1)
+        im = ax.imshow(share, cmap="viridis", vmin=0, vmax=1, aspect="auto", interpolation="nearest")
+        ax.set_xlabel(f"class in round {b.attrs['round']}")
+        ax.set_ylabel(f"class in round {a.attrs['round']}")
+        stay = np.trace(m) / max(m.sum(), 1) if a.k == b.k else float("nan")
+        ax.set_title(f"{a.attrs['round']}→{b.attrs['round']}: same id {100 * stay:.0f}%", fontsize=9)
+    fig.colorbar(im, ax=axes[0].tolist(), shrink=0.8, label="share of the row's samples")
+    _save_png(fig, out)
+
+
+def sizes_figure(rounds: list[LabelRound], out: str) -> None:
+    """Class sizes per round, largest first, one panel per round on a shared axis."""
+    plt = _plt()
+    fig, axes = plt.subplots(1, len(rounds), figsize=(2.6 * len(rounds) + 0.6, 2.8), sharey=True, squeeze=False)
+    for ax, r in zip(axes[0], rounds):
+        order = np.argsort(-r.sizes, kind="stable")
+        ax.bar(np.arange(r.k), r.sizes[order], color=[_colour(c) for c in order], width=0.9)
+        ax.set_title(f"round {r.attrs['round']} (k={r.k}, empty={(r.sizes == 0).sum()})", fontsize=9)
+        ax.set_xlabel("class rank by size")
+    axes[0][0].set_ylabel("samples")
+    _save_png(fig, out)
+
+
+def split_tree_figure(rounds: list[LabelRound], out: str) -> None:
+    """Classes as nodes per round, edges from ``parent``; a class with >= 2 children is drawn red."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(2.2 * len(rounds) + 1, max(3.0, 0.12 * max(r.k for r in rounds) + 1)))
+    ys = [np.linspace(0, 1, r.k) if r.k > 1 else np.array([0.5]) for r in rounds]
+    n_splits = 0
+    for x in range(1, len(rounds)):
+        parent = rounds[x].parent
+        children = np.bincount(parent[parent >= 0], minlength=rounds[x - 1].k)
+        n_splits += int((children >= 2).sum())
+        for j, p in enumerate(parent):
+            if 0 <= p < rounds[x - 1].k:
+                split = children[p] >= 2
+                ax.plot([x - 1, x], [ys[x - 1][p], ys[x][j]], color="tab:red" if split else "0.7",
+                        lw=1.2 if split else 0.6, zorder=1)
+    for x, r in enumerate(rounds):
+        ax.scatter(np.full(r.k, x), ys[x], s=12, c=[_colour(c) for c in range(r.k)], zorder=2)
+    ax.set_xticks(range(len(rounds)), [f"round {r.attrs['round']}" for r in rounds])
+    ax.set_yticks([])
+    title = f"class tree from parent ids: {n_splits} split(s)" if n_splits else "class tree: no class split (each class has one child)"
+    ax.set_title(title, fontsize=10)
+    _save_png(fig, out)
+
+
+def clusters_figure(spec: dict, labels: LabelRound, model: str, out: str, per_class: int = 8, max_classes: int = 10) -> None:
+    """Per class (largest first): real members of the class next to samples the model generates for it."""
+    plt = _plt()
+    data = load_dataset(spec["dataset_spec"], spec["dataset"])
+    state = load_checkpoint(model)
+    G, _ = load_networks(state, "cpu")
+    g_classes = G.n_classes
+    classes = [int(c) for c in np.argsort(-labels.sizes, kind="stable")[:max_classes] if labels.sizes[c] > 0]
+    rng = np.random.default_rng(derive_seed(spec["seed"], "lineage-members"))
+    members = {c: labels.sample_index[np.flatnonzero(labels.labels == c)] for c in classes}
+    picks = {c: rng.choice(m, size=min(per_class, len(m)), replace=False) for c, m in members.items()}
+    z_dim, seed = state["arch"]["z_dim"], derive_seed(spec["seed"], "lineage-generated")
+    gen = {}
+    for c in classes:
+        weights = torch.zeros(max(g_classes, 1), dtype=torch.float64)
+        weights[min(c, len(weights) - 1)] = 1.0  # an unconditional G has one class
+        n = per_class if data.is_image else 300
+        gen[c], _ = generate(G, n, z_dim, weights, seed + c, "cpu")
+    if data.is_image:
+        fig, axes = plt.subplots(len(classes), 2, figsize=(per_class * 0.9, 0.75 * len(classes) + 0.6), squeeze=False)
+        for row, c in enumerate(classes):
+            for col, (imgs, what) in enumerate(((data.x[picks[c]], "real members"), (gen[c], "generated"))):
+                ax = axes[row][col]
+                ax.imshow(_strip(imgs, per_class), cmap="gray", vmin=0, vmax=1)
+                ax.set_xticks([]), ax.set_yticks([])
+                if row == 0:
+                    ax.set_title(what, fontsize=9)
+                if col == 0:
+                    ax.set_ylabel(f"class {c}\n(n={labels.sizes[c]})", fontsize=7)
+    else:
+        cols = min(5, len(classes))
+        rows = int(np.ceil(len(classes) / cols))
+        fig, axes = plt.subplots(rows, cols, figsize=(2.2 * cols, 2.2 * rows), squeeze=False)
+        for ax in axes.flat:
+            ax.axis("off")
+        everything = data.x[:3000].numpy()
+        for ax, c in zip(axes.flat, classes):
+            ax.axis("on")
+            ax.scatter(*everything.T, s=1, c="0.85")
+            ax.scatter(*data.x[members[c][:500]].numpy().T, s=2, c="tab:blue", label="members")
+            ax.scatter(*gen[c].numpy().T, s=2, c="tab:red", label="generated")
+            ax.set_title(f"class {c} (n={labels.sizes[c]})", fontsize=8)
+            ax.set_xticks([]), ax.set_yticks([])
+            ax.set_aspect("equal")
+        axes.flat[0].legend(fontsize=6, markerscale=4, loc="lower left")
+    fig.suptitle(f"round {labels.attrs.get('round')} classes: real members vs generated by {Path(model).parent.name}", fontsize=10)
+    _save_png(fig, out)
+
+
+def _strip(images: torch.Tensor, width: int) -> np.ndarray:
+    """A row of ``width`` images (fewer padded with white) in [0, 1], HxW or HxWxC."""
+    img = ((images.clamp(-1, 1) + 1) / 2).numpy()
+    n, c, h, w = img.shape
+    canvas = np.ones((width, c, h, w), dtype=np.float32)
+    canvas[:n] = img
+    strip = canvas.transpose(2, 0, 3, 1).reshape(h, width * w, c)
+    return strip[..., 0] if c == 1 else strip
+
+
+def lineage_figures(spec: dict, labels_paths: list[str], model: str, out_dir: str) -> None:
+    """Write every lineage figure of one run into ``out_dir``; the cluster grid uses the labels the model trained on."""
+    rounds = load_rounds(labels_paths)
+    out = Path(out_dir)
+    flow_figure(rounds, str(out / "flow.png"))
+    transitions_figure(rounds, str(out / "transitions.png"))
+    sizes_figure(rounds, str(out / "sizes.png"))
+    split_tree_figure(rounds, str(out / "split_tree.png"))
+    # Model r was trained on labels r-1: pick that round's labels for the real-vs-generated grid.
+    trained_round = int(load_checkpoint(model).get("round", len(rounds) - 1)) - 1
+    by_round = {int(r.attrs["round"]): r for r in rounds}
+    labels = by_round.get(trained_round, rounds[-1])
+    clusters_figure(spec, labels, model, str(out / "clusters.png"))

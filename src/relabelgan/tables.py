@@ -1,0 +1,89 @@
+"""`relabelgan tables`: comparison across runs and seeds, shaped like the papers' tables.
+
+For one dataset: each run's metrics at its final round, mean ± standard error over seeds
+(standard error = sample std / sqrt(n); blank with a single seed), as a tidy CSV (mean, se, n),
+a Markdown table (runs × metrics, ``mean ± se``) and a seaborn bar chart with the same error bars.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .artifacts import atomic_path
+
+
+def final_round(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows of each run's last round (the last round the run has a value for, per metric)."""
+    last = frame.groupby(["run", "metric"])["round"].transform("max")
+    return frame[frame["round"] == last]
+
+
+def summarise(frame: pd.DataFrame) -> pd.DataFrame:
+    """(run, method, metric) → mean, se, n over seeds."""
+    g = frame.groupby(["run", "method", "metric"], sort=True)["value"]
+    out = g.agg(mean="mean", std=lambda v: v.std(ddof=1), n="count").reset_index()
+    out["se"] = out["std"] / np.sqrt(out["n"])
+    return out.drop(columns="std")[["run", "method", "metric", "mean", "se", "n"]]
+
+
+def _cell(mean: float, se: float) -> str:
+    if not np.isfinite(mean):
+        return str(mean)
+    digits = 3 if abs(mean) < 100 else 1
+    return f"{mean:.{digits}f}" if not np.isfinite(se) else f"{mean:.{digits}f} ± {se:.{digits}f}"
+
+
+def markdown_table(summary: pd.DataFrame, title: str, notes: list[str] = ()) -> str:
+    """Runs as rows, metrics as columns, cells ``mean ± se`` (GitHub Markdown)."""
+    metrics = sorted(summary["metric"].unique())
+    runs = summary[["run", "method"]].drop_duplicates().sort_values("run")
+    cells = {(r.run, r.metric): _cell(r.mean, r.se) for r in summary.itertuples()}
+    lines = [f"### {title}", "", "| run | method | " + " | ".join(metrics) + " |",
+             "| --- | --- |" + " --- |" * len(metrics)]
+    for r in runs.itertuples():
+        lines.append(f"| {r.run} | {r.method} | " + " | ".join(cells.get((r.run, m), "") for m in metrics) + " |")
+    n = summary["n"]
+    lines += ["", f"Final round of each run; mean ± standard error over {n.min()}–{n.max()} seed(s)."]
+    lines += [f"{note}" for note in notes]
+    return "\n".join(lines) + "\n"
+
+
+def comparison(metrics_csv: str, dataset: str, out_csv: str, out_md: str, out_png: str,
+               evaluator_csv: str | None = None) -> pd.DataFrame:
+    """Write one dataset's comparison table (CSV, Markdown) and plot; return the summary."""
+    frame = pd.read_csv(metrics_csv)
+    frame = frame[frame["dataset"] == dataset]
+    if frame.empty:
+        raise ValueError(f"{metrics_csv}: no metrics for dataset {dataset!r}")
+    summary = summarise(final_round(frame))
+    with atomic_path(out_csv) as tmp:
+        summary.to_csv(tmp, index=False)
+    notes = []
+    if evaluator_csv:
+        acc = pd.read_csv(evaluator_csv)
+        value = float(acc.loc[acc["metric"] == "evaluator_test_accuracy", "value"].iloc[0])
+        notes.append(f"clf_* metrics use an evaluator classifier with test accuracy {100 * value:.1f}% on held-out {dataset}.")
+    with atomic_path(out_md) as tmp:
+        tmp.write_text(markdown_table(summary, f"{dataset}: comparison", notes))
+    _plot(final_round(frame), dataset, out_png)
+    return summary
+
+
+def _plot(frame: pd.DataFrame, dataset: str, out: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    sns.set_theme(style="whitegrid", context="paper")
+    grid = sns.catplot(
+        data=frame, x="run", y="value", col="metric", kind="bar", errorbar="se", hue="run", legend=False,
+        col_wrap=min(4, frame["metric"].nunique()), height=2.6, sharey=False,
+    )
+    grid.set_xticklabels(rotation=45, ha="right")
+    grid.figure.suptitle(f"{dataset}: final round, mean ± s.e. over seeds", y=1.03)
+    with atomic_path(out) as tmp:
+        grid.figure.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
+    plt.close(grid.figure)

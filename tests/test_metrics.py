@@ -1,0 +1,222 @@
+"""Every metric on constructed inputs whose answer is known."""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from relabelgan.artifacts import ArtifactError
+from relabelgan.clustering import best_permutation_accuracy, clustering_metrics, purity
+from relabelgan.diversity import intra_class_msssim, protocol_name, protocol_side
+from relabelgan.evaluator import class_histogram_metrics, evaluator_metrics, load_evaluator, train_evaluator
+from relabelgan.frechet import feature_stats, frechet_between, frechet_distance
+from relabelgan.inception_metrics import WEIGHTS_NAME, inception_metrics
+from relabelgan.nearest import nearest_neighbour_metrics
+from relabelgan.tables import comparison, final_round, summarise
+
+# ----------------------------------------------------------------------------- clustering
+
+
+def test_perfect_clustering_under_a_permutation_scores_one():
+    truth = np.repeat(np.arange(5), 20)
+    labels = np.array([3, 0, 4, 1, 2])[truth]  # same partition, other ids
+    m = clustering_metrics(labels, truth)
+    assert m["nmi"] == pytest.approx(1.0)
+    assert m["purity"] == pytest.approx(1.0)
+    assert m["accuracy"] == pytest.approx(1.0)
+
+
+def test_uninformative_clustering_scores_low():
+    truth = np.array([0, 1, 0, 1] * 25)
+    labels = np.array([0, 0, 1, 1] * 25)  # independent of the truth
+    m = clustering_metrics(labels, truth)
+    assert m["nmi"] == pytest.approx(0.0, abs=1e-12)
+    assert m["purity"] == pytest.approx(0.5)
+    assert m["accuracy"] == pytest.approx(0.5)
+
+
+def test_accuracy_penalises_a_split_class_that_purity_forgives():
+    truth = np.array([0, 0, 0, 0, 1, 1, 1, 1])
+    labels = np.array([0, 0, 1, 1, 2, 2, 2, 2])  # class 0 split in two pure halves
+    assert purity(labels, truth) == pytest.approx(1.0)
+    assert best_permutation_accuracy(labels, truth) == pytest.approx(6 / 8)
+
+
+# ----------------------------------------------------------------------------- Fréchet distance
+
+
+def test_identical_feature_sets_have_frechet_distance_zero():
+    x = np.random.default_rng(0).normal(size=(500, 8))
+    assert frechet_between(x, x) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_a_shift_adds_its_squared_length():
+    x = np.random.default_rng(1).normal(size=(400, 6))
+    shift = np.array([1.0, -2.0, 0.5, 0.0, 0.0, 3.0])
+    assert frechet_between(x, x + shift) == pytest.approx(float(shift @ shift), rel=1e-6)
+
+
+def test_diagonal_gaussians_have_the_closed_form_distance():
+    a, b = np.array([1.0, 2.0, 0.5]), np.array([2.0, 2.0, 1.5])
+    mu1, mu2 = np.zeros(3), np.array([0.0, 1.0, 0.0])
+    # For commuting covariances: |mu1-mu2|^2 + sum (a - b)^2 with a, b the standard deviations.
+    expected = 1.0 + float(((a - b) ** 2).sum())
+    assert frechet_distance(mu1, np.diag(a**2), mu2, np.diag(b**2)) == pytest.approx(expected, rel=1e-9)
+
+
+def test_frechet_refuses_mismatched_shapes():
+    with pytest.raises(ValueError, match="shape"):
+        frechet_distance(np.zeros(2), np.eye(2), np.zeros(3), np.eye(3))
+    with pytest.raises(ValueError, match="N >= 2"):
+        feature_stats(np.zeros((1, 4)))
+
+
+# ----------------------------------------------------------------------------- evaluator
+
+
+def test_class_histogram_of_a_collapsed_generator():
+    m = class_histogram_metrics(np.zeros(100, dtype=int), 10)
+    assert m["modes"] == 1
+    assert m["reverse_kl"] == pytest.approx(math.log(10))
+    uniform = class_histogram_metrics(np.arange(1000) % 10, 10)
+    assert uniform["modes"] == 10 and uniform["reverse_kl"] == pytest.approx(0.0, abs=1e-12)
+
+
+GRID = {"kind": "grid", "n": 2000, "side": 3, "spacing": 2.0, "std": 0.05, "seed": 0}
+
+
+@pytest.fixture(scope="module")
+def grid_evaluator(tmp_path_factory):
+    d = tmp_path_factory.mktemp("evaluator")
+    acc = train_evaluator(GRID, "grid", str(d / "evaluator.pt"), str(d / "evaluator.csv"), epochs=5,
+                          test_fraction=0.2, seed=0)
+    return d, acc
+
+
+def test_evaluator_is_accurate_and_reported(grid_evaluator):
+    d, acc = grid_evaluator
+    assert acc > 0.95  # 9 well-separated Gaussians
+    report = pd.read_csv(d / "evaluator.csv")
+    assert report.loc[0, "metric"] == "evaluator_test_accuracy"
+    assert report.loc[0, "value"] == pytest.approx(acc)
+    assert report.loc[0, "n_test"] == 400
+
+
+def test_evaluator_training_is_seeded(grid_evaluator, tmp_path):
+    d, acc = grid_evaluator
+    again = train_evaluator(GRID, "grid", str(tmp_path / "e.pt"), str(tmp_path / "e.csv"), epochs=5,
+                            test_fraction=0.2, seed=0)
+    assert again == acc
+    a, b = torch.load(d / "evaluator.pt", weights_only=True), torch.load(tmp_path / "e.pt", weights_only=True)
+    assert all(torch.equal(a["state_dict"][k], b["state_dict"][k]) for k in a["state_dict"])
+
+
+def test_evaluator_metrics_tell_real_from_collapsed(grid_evaluator):
+    from relabelgan.datasets import load_dataset
+
+    d, _ = grid_evaluator
+    ev = load_evaluator(str(d / "evaluator.pt"))
+    real = load_dataset({**GRID, "seed": 7}).x  # fresh samples of the same mixture
+    collapsed = real[:1].repeat(len(real), 1) + 0.05 * torch.randn(len(real), 2)
+    good, bad = evaluator_metrics(ev, real), evaluator_metrics(ev, collapsed)
+    assert good["clf_modes"] == 9 and bad["clf_modes"] == 1
+    assert good["clf_reverse_kl"] < 0.05 < bad["clf_reverse_kl"]
+    assert good["clf_frechet"] < bad["clf_frechet"]
+
+
+def test_a_foreign_evaluator_file_is_refused_by_name(tmp_path):
+    bad = tmp_path / "evaluator.pt"
+    torch.save({"format": "something-else"}, bad)
+    with pytest.raises(ArtifactError, match="evaluator.pt"):
+        load_evaluator(str(bad))
+    with pytest.raises(ArtifactError, match="train_evaluator"):
+        load_evaluator(str(tmp_path / "missing.pt"))
+
+
+# ----------------------------------------------------------------------------- diversity
+
+
+def test_msssim_protocol_on_small_images():
+    assert protocol_side(8) == 40 and protocol_name(8) == "msssim_w3_40px"
+    assert protocol_side(32) == 64 and protocol_side(48) == 48
+
+
+def test_identical_images_in_a_class_have_msssim_one_and_noise_is_diverse():
+    g = torch.Generator().manual_seed(0)
+    base = torch.rand(3, 1, 8, 8, generator=g) * 2 - 1
+    classes = np.repeat(np.arange(3), 10)
+    copies = base[classes]
+    assert intra_class_msssim(copies, classes, pairs=20, seed=0) == pytest.approx(1.0, abs=1e-4)
+    noise = torch.rand(30, 1, 8, 8, generator=g) * 2 - 1
+    assert intra_class_msssim(noise, classes, pairs=20, seed=0) < 0.5
+
+
+# ----------------------------------------------------------------------------- nearest neighbours
+
+
+def test_copies_of_training_samples_are_flagged():
+    g = torch.Generator().manual_seed(0)
+    train = torch.randn(500, 16, generator=g)
+    copies = nearest_neighbour_metrics(train[:200].clone(), train, seed=0)
+    assert copies["nn_gen_median"] == pytest.approx(0.0, abs=1e-6)
+    assert copies["nn_ratio"] == pytest.approx(0.0, abs=1e-6)
+    fresh = nearest_neighbour_metrics(torch.randn(200, 16, generator=g), train, seed=0)
+    assert 0.7 < fresh["nn_ratio"] < 1.5
+
+
+# ----------------------------------------------------------------------------- Inception metrics
+
+
+def test_inception_metrics_are_skipped_with_a_message_when_weights_are_absent(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    x = torch.zeros(4, 3, 8, 8)
+    metrics, message = inception_metrics(x, x, seed=0, cuda=False)
+    assert metrics == {}
+    assert str(tmp_path / "hub" / "checkpoints" / WEIGHTS_NAME) in message and "skipped" in message
+
+
+def test_inception_weights_that_need_unpickling_are_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    (tmp_path / "hub" / "checkpoints").mkdir(parents=True)
+    torch.save(argparse.Namespace(a=1), tmp_path / "hub" / "checkpoints" / WEIGHTS_NAME)
+    metrics, message = inception_metrics(torch.zeros(2, 3, 8, 8), torch.zeros(2, 3, 8, 8), seed=0, cuda=False)
+    assert metrics == {} and "weights_only=True" in message
+
+
+# ----------------------------------------------------------------------------- tables
+
+
+def _metrics_frame() -> pd.DataFrame:
+    rows = []
+    for seed, final in ((0, 1.0), (1, 3.0)):
+        for rnd, value in ((0, 100.0), (1, 50.0), (2, final)):
+            rows.append({"run": "a", "dataset": "d", "method": "selfcond", "seed": seed, "round": rnd,
+                         "metric": "m", "value": value})
+    rows.append({"run": "b", "dataset": "d", "method": "uncond", "seed": 0, "round": 1, "metric": "m", "value": 7.0})
+    return pd.DataFrame(rows)
+
+
+def test_tables_take_the_final_round_and_the_standard_error():
+    s = summarise(final_round(_metrics_frame())).set_index("run")
+    assert s.loc["a", "mean"] == pytest.approx(2.0)
+    assert s.loc["a", "se"] == pytest.approx(1.0)  # std(1, 3) = sqrt(2), / sqrt(2)
+    assert s.loc["a", "n"] == 2
+    assert s.loc["b", "mean"] == 7.0 and np.isnan(s.loc["b", "se"])
+
+
+def test_comparison_writes_csv_markdown_and_plot(tmp_path):
+    metrics = tmp_path / "metrics.csv"
+    _metrics_frame().to_csv(metrics, index=False)
+    comparison(str(metrics), "d", str(tmp_path / "t.csv"), str(tmp_path / "t.md"), str(tmp_path / "t.png"))
+    md = (tmp_path / "t.md").read_text()
+    assert "| a | selfcond | 2.000 ± 1.000 |" in md
+    assert "| b | uncond | 7.000 |" in md
+    assert pd.read_csv(tmp_path / "t.csv")["n"].tolist() == [2, 1]
+    assert (tmp_path / "t.png").stat().st_size > 1000
+    with pytest.raises(ValueError, match="no metrics for dataset 'zzz'"):
+        comparison(str(metrics), "zzz", str(tmp_path / "x.csv"), str(tmp_path / "x.md"), str(tmp_path / "x.png"))
