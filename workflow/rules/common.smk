@@ -115,3 +115,52 @@ def all_targets():
             # Label audit and lineage figures of every run (docs/audit.md).
             targets += [run_path("audit/events.csv", run, seed), run_path("lineage/flow.png", run, seed)]
     return targets
+
+
+# ----------------------------------------------------------------------------- evaluation and audit
+# Datasets with ground truth, small enough for an evaluator classifier trained by the workflow
+# (stacked_mnist: an MNIST digit classifier read per channel, for mode counting); docs/metrics.md.
+EVALUATOR_KINDS = {"ring", "grid", "digits", "mnist", "stacked_mnist"}
+
+
+def evaluator_file(name, dataset="{dataset}"):
+    """A file of a dataset's evaluator classifier."""
+    return results_path(f"evaluators/{dataset}/{name}")
+
+
+def has_evaluator(dataset):
+    return config["datasets"][dataset]["kind"] in EVALUATOR_KINDS
+
+
+def evaluator_path(run):
+    """The run's dataset's evaluator.pt, or None when that dataset gets no evaluator."""
+    dataset = config["runs"][run]["dataset"]
+    return evaluator_file("evaluator.pt", dataset) if has_evaluator(dataset) else None
+
+
+def evaluate_round_inputs(wildcards):
+    inputs = {
+        "spec": run_path("run.yaml", wildcards.run, wildcards.seed),
+        "model": round_path("model.pt", wildcards.r, wildcards.run, wildcards.seed),
+        "labels": round_path("labels.h5", wildcards.r, wildcards.run, wildcards.seed),
+    }
+    if evaluator_path(wildcards.run):
+        inputs["evaluator"] = evaluator_path(wildcards.run)
+    return inputs
+
+
+def final_model(wildcards):
+    """The model after the run's last phase."""
+    return round_path("model.pt", rr(rounds(wildcards.run)), wildcards.run, wildcards.seed)
+
+
+def run_labels(wildcards):
+    """Every round's labels.h5 of the job's run and seed."""
+    return round_paths(wildcards.run, wildcards.seed, "labels.h5")
+
+
+def comparison_inputs(wildcards):
+    inputs = {"metrics": results_path("metrics.csv")}
+    if has_evaluator(wildcards.dataset):
+        inputs["evaluator"] = evaluator_file("evaluator.csv", wildcards.dataset)
+    return inputs

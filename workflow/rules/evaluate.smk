@@ -1,41 +1,12 @@
 # Metrics: the evaluator classifier of each dataset, cheap metrics per round, heavier ones on the
 # final round only, all gathered into one tidy table (docs/metrics.md).
 
-# Datasets small enough, and with ground truth, for an evaluator classifier trained here
-# (stacked_mnist: an MNIST digit classifier read per channel, for mode counting).
-EVALUATOR_KINDS = {"ring", "grid", "digits", "mnist", "stacked_mnist"}
-EVALUATOR_DIR = results_path("evaluators/{dataset}")
-
-
-def has_evaluator(dataset):
-    return config["datasets"][dataset]["kind"] in EVALUATOR_KINDS
-
-
-def evaluator_path(run):
-    dataset = config["runs"][run]["dataset"]
-    return EVALUATOR_DIR.format(dataset=dataset) + "/evaluator.pt" if has_evaluator(dataset) else None
-
-
-def evaluate_round_inputs(wildcards):
-    inputs = {
-        "spec": run_path("run.yaml", wildcards.run, wildcards.seed),
-        "model": round_path("model.pt", wildcards.r, wildcards.run, wildcards.seed),
-        "labels": round_path("labels.h5", wildcards.r, wildcards.run, wildcards.seed),
-    }
-    if evaluator_path(wildcards.run):
-        inputs["evaluator"] = evaluator_path(wildcards.run)
-    return inputs
-
-
-def final_model(wildcards):
-    return round_path("model.pt", rr(rounds(wildcards.run)), wildcards.run, wildcards.seed)
-
 
 rule train_evaluator:
     output:
-        model=EVALUATOR_DIR + "/evaluator.pt",
+        model=evaluator_file("evaluator.pt"),
         report=report(
-            EVALUATOR_DIR + "/evaluator.csv",
+            evaluator_file("evaluator.csv"),
             caption="../report/evaluator.rst",
             category="Evaluators",
             labels={"dataset": "{dataset}"},

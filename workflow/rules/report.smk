@@ -20,10 +20,6 @@ rule metrics_figure:
         "relabelgan figures --metrics {input} --dataset {wildcards.dataset} --out {output} > {log} 2>&1"
 
 
-def run_labels(wildcards):
-    return round_paths(wildcards.run, wildcards.seed, "labels.h5")
-
-
 rule audit_run:
     input:
         run_labels,
@@ -93,13 +89,6 @@ rule lineage_figures:
     shell:
         "OMP_NUM_THREADS={threads} relabelgan lineage --spec {input.spec} --model {input.model}"
         " --out-dir {params.out_dir} {input.labels} > {log} 2>&1"
-
-
-def comparison_inputs(wildcards):
-    inputs = {"metrics": results_path("metrics.csv")}
-    if has_evaluator(wildcards.dataset):
-        inputs["evaluator"] = EVALUATOR_DIR.format(dataset=wildcards.dataset) + "/evaluator.csv"
-    return inputs
 
 
 rule comparison_table:
