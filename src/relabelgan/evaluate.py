@@ -101,7 +101,9 @@ def evaluate_final(spec: dict, rnd: int, model: str, out: str) -> pd.DataFrame:
         x, _ = generate(G, n_fid, z_dim, weights, derive_seed(spec["seed"], "fid", rnd), device)
         metrics, message = inception_metrics(x, data.x, derive_seed(spec["seed"], "fid-splits"), device.type == "cuda")
         print(message, file=sys.stderr)
-        values.update(metrics)
+        tag = _protocol(n_fid)
+        # Against the whole training set, hence the _train suffix (StyleGAN's fid50k_train naming).
+        values.update({f"fid{tag}_train" if k == "fid" else f"{k}{tag}": v for k, v in metrics.items()})
     frame = _rows(spec, rnd, values)
     write_csv(frame, out)
     return frame

@@ -45,7 +45,7 @@ class _Uint8Images(torch.utils.data.Dataset):
 
 
 def inception_metrics(generated: torch.Tensor, real: torch.Tensor, seed: int, cuda: bool) -> tuple[dict[str, float], str]:
-    """(metrics, message): ``fid{n}_train`` and ``is{n}`` of ``generated``; empty with a reason when skipped."""
+    """(metrics, message): ``fid`` (against ``real``) and ``is`` of ``generated``; empty with a reason when skipped."""
     path = weights_path()
     if not path.exists():
         return {}, missing_weights_message(path)
@@ -60,10 +60,5 @@ def inception_metrics(generated: torch.Tensor, real: torch.Tensor, seed: int, cu
         input1=_Uint8Images(generated), input2=_Uint8Images(real), fid=True, isc=True, cuda=cuda,
         feature_extractor_weights_path=str(path), cache=False, verbose=False, rng_seed=int(seed % 2**31),
     )
-    n = len(generated)
-    stem = f"{n // 1000}k" if n % 1000 == 0 else str(n)
-    metrics = {
-        f"fid{stem}_train": float(result["frechet_inception_distance"]),
-        f"is{stem}": float(result["inception_score_mean"]),
-    }
+    metrics = {"fid": float(result["frechet_inception_distance"]), "is": float(result["inception_score_mean"])}
     return metrics, f"FID/IS computed with torch-fidelity's Inception ({path})"
