@@ -13,6 +13,15 @@ if not config:
 
 
 include: "workflow/rules/common.smk"
+
+
+wildcard_constraints:
+    run="|".join(RUNS),
+    seed=r"\d+",
+    r=r"\d\d",
+    dataset="|".join(DATASETS),
+
+
 include: "workflow/rules/train.smk"
 include: "workflow/rules/relabel.smk"
 include: "workflow/rules/evaluate.smk"

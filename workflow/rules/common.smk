@@ -12,20 +12,8 @@ RESULTS = config["results"]
 RUNS = sorted(config["runs"])
 SEEDS = [int(s) for s in config["seeds"]]
 DATASETS = sorted({config["runs"][run]["dataset"] for run in RUNS})
-# Kept while rule files move to the path functions below (lint: no '+' path composition).
-RUN_DIR = f"{RESULTS}/{{run}}/seed{{seed}}"
-ROUND_DIR = f"{RUN_DIR}/round_{{r}}"
-LOGS = f"{RESULTS}/logs/{{run}}/seed{{seed}}"
-BENCH = f"{RESULTS}/benchmarks/{{run}}/seed{{seed}}"
 GPU = config["resources"]["gpu_rules"]
 CPU = config["resources"]["cpu_rules"]
-
-
-wildcard_constraints:
-    run="|".join(RUNS),
-    seed=r"\d+",
-    r=r"\d\d",
-    dataset="|".join(DATASETS),
 
 
 def results_path(name):
