@@ -12,13 +12,14 @@ from conftest import snakemake
 
 def test_dry_run_lists_every_phase(tiny_workdir):
     out = snakemake(tiny_workdir, "-n", "--quiet", "rules").stdout
-    # 2 runs x 2 phases of training; selfcond extracts features for rounds 0..2.
+    # 2 runs x 2 phases of training; selfcond extracts features and relabels for rounds 0..2,
+    # uncond keeps round 0's labels (one relabel job) and is scored after each phase only.
     assert "train_phase" in out
     counts = {line.split()[0]: int(line.split()[1]) for line in out.splitlines() if len(line.split()) == 2 and line.split()[1].isdigit()}
     assert counts["train_phase"] == 4
     assert counts["extract_features"] == 3
-    assert counts["relabel"] == 6
-    assert counts["evaluate_round"] == 6
+    assert counts["relabel"] == 4
+    assert counts["evaluate_round"] == 5
 
 
 @pytest.mark.slow

@@ -86,8 +86,37 @@ def round_paths(run, seed, name, first=0):
     return [round_path(name, rr(r), run, seed) for r in range(first, rounds(run) + 1)]
 
 
+def label_rounds(run):
+    """Rounds with a labels.h5 of their own: every round for methods that relabel, else round 0 only.
+
+    Fixed-label methods (uncond, acgan, random) train every phase on round 0's labels, which
+    saves a job per round that would only copy them.
+    """
+    return list(range(rounds(run) + 1)) if method(run).relabels else [0]
+
+
+def labels_in_force(run, seed, r):
+    """The labels.h5 that holds at round r: what phase r+1 trains on and round r is scored with."""
+    return round_path("labels.h5", rr(r if method(run).relabels else 0), run, seed)
+
+
 def run_metric_files(run, seed):
-    return round_paths(run, seed, "metrics.csv")
+    """Per-round metrics: from round 0 when labels change (their clustering quality), else trained rounds."""
+    return round_paths(run, seed, "metrics.csv", first=0 if method(run).relabels else 1)
+
+
+def is_image_dataset(dataset):
+    return config["datasets"][dataset]["kind"] not in ("ring", "grid")
+
+
+def final_metric_files():
+    """Final-round image metrics (nearest neighbours, FID/IS): image datasets only."""
+    return [
+        run_path("final_metrics.csv", run, seed)
+        for run in RUNS
+        if is_image_dataset(config["runs"][run]["dataset"])
+        for seed in SEEDS
+    ]
 
 
 def all_targets():
@@ -98,10 +127,10 @@ def all_targets():
     targets += expand(results_path("figures/comparison_{dataset}.png"), dataset=DATASETS)
     for run in RUNS:
         for seed in SEEDS:
-            targets += round_paths(run, seed, "labels.h5")
+            targets += [round_path("labels.h5", rr(r), run, seed) for r in label_rounds(run)]
             targets += round_paths(run, seed, "samples.png", first=1)
-            # Label audit and lineage figures of every run (docs/audit.md).
-            targets += [run_path("audit/events.csv", run, seed), run_path("lineage/flow.png", run, seed)]
+            if method(run).relabels:  # label audit and lineage figures (docs/audit.md); fixed labels have none
+                targets += [run_path("audit/events.csv", run, seed), run_path("lineage/flow.png", run, seed)]
     return targets
 
 
@@ -130,7 +159,7 @@ def evaluate_round_inputs(wildcards):
     inputs = {
         "spec": run_path("run.yaml", wildcards.run, wildcards.seed),
         "model": round_path("model.pt", wildcards.r, wildcards.run, wildcards.seed),
-        "labels": round_path("labels.h5", wildcards.r, wildcards.run, wildcards.seed),
+        "labels": labels_in_force(wildcards.run, wildcards.seed, int(wildcards.r)),
     }
     if evaluator_path(wildcards.run):
         inputs["evaluator"] = evaluator_path(wildcards.run)
@@ -144,7 +173,7 @@ def final_model(wildcards):
 
 def run_labels(wildcards):
     """Every round's labels.h5 of the job's run and seed."""
-    return round_paths(wildcards.run, wildcards.seed, "labels.h5")
+    return [round_path("labels.h5", rr(r), wildcards.run, wildcards.seed) for r in label_rounds(wildcards.run)]
 
 
 def comparison_inputs(wildcards):

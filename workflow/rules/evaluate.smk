@@ -79,7 +79,7 @@ rule evaluate_final:
 rule gather_metrics:
     input:
         [f for run in RUNS for seed in SEEDS for f in run_metric_files(run, seed)],
-        [run_path("final_metrics.csv", run, seed) for run in RUNS for seed in SEEDS],
+        final_metric_files(),
     output:
         results_path("metrics.csv"),
     log:

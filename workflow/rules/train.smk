@@ -38,7 +38,7 @@ rule train_phase:
     input:
         spec=run_path("run.yaml"),
         model=lambda w: previous_round_path(w, "model.pt"),
-        labels=lambda w: previous_round_path(w, "labels.h5"),
+        labels=lambda w: labels_in_force(w.run, w.seed, int(w.r) - 1),
     output:
         model=round_path("model.pt"),
         log=round_path("train_log.csv"),
