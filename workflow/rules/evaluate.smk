@@ -20,7 +20,7 @@ rule train_evaluator:
         results_path("benchmarks/train_evaluator_{dataset}.tsv")
     conda:
         "../../envs/torch.yaml"
-    threads: 1
+    threads: CPU["threads"]
     resources:
         mem_mb=CPU["mem_mb"],
         runtime=CPU["runtime"],
@@ -43,7 +43,7 @@ rule evaluate_round:
         bench_path("evaluate_{r}.tsv")
     conda:
         "../../envs/torch.yaml"
-    threads: 1
+    threads: CPU["threads"]
     resources:
         mem_mb=CPU["mem_mb"],
         runtime=CPU["runtime"],
@@ -66,7 +66,7 @@ rule evaluate_final:
         bench_path("evaluate_final.tsv")
     conda:
         "../../envs/torch.yaml"
-    threads: 1
+    threads: GPU["threads"]
     resources:
         mem_mb=GPU["mem_mb"],
         runtime=GPU["runtime"],

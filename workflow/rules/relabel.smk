@@ -13,7 +13,7 @@ rule extract_features:
         bench_path("extract_{r}.tsv")
     conda:
         "../../envs/torch.yaml"
-    threads: 1
+    threads: GPU["threads"]
     resources:
         mem_mb=GPU["mem_mb"],
         runtime=GPU["runtime"],
@@ -36,7 +36,7 @@ rule relabel:
         bench_path("relabel_{r}.tsv")
     conda:
         "../../envs/rapids.yaml"
-    threads: 1
+    threads: GPU["threads"]
     resources:
         mem_mb=GPU["mem_mb"],
         runtime=GPU["runtime"],

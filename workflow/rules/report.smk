@@ -41,7 +41,7 @@ rule audit_run:
         bench_path("audit.tsv")
     conda:
         "../../envs/report.yaml"
-    threads: 1
+    threads: CPU["threads"]
     resources:
         mem_mb=CPU["mem_mb"],
         runtime=CPU["runtime"],
@@ -82,7 +82,7 @@ rule lineage_figures:
         bench_path("lineage.tsv")
     conda:
         "../../envs/torch.yaml"
-    threads: 1
+    threads: CPU["threads"]
     resources:
         mem_mb=CPU["mem_mb"],
         runtime=CPU["runtime"],

@@ -26,7 +26,7 @@ rule init:
         bench_path("init.tsv")
     conda:
         "../../envs/torch.yaml"
-    threads: 1
+    threads: CPU["threads"]
     resources:
         mem_mb=CPU["mem_mb"],
         runtime=CPU["runtime"],
@@ -57,7 +57,7 @@ rule train_phase:
         bench_path("train_{r}.tsv")
     conda:
         "../../envs/torch.yaml"
-    threads: 1
+    threads: GPU["threads"]
     resources:
         mem_mb=GPU["mem_mb"],
         runtime=GPU["runtime"],
