@@ -1,7 +1,7 @@
 """GAN objectives as objects the training loop calls, chosen by name.
 
 The loop only knows ``d_loss`` and ``g_loss``; which GAN it trains is the loss's business.
-Each returns (loss, stats) where stats are floats for the training log.
+Each returns (loss, stats) where stats are scalars (floats or detached tensors) for the training log.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from .networks import Discriminator, Generator
 from .slcgan import SlcGANLoss
 
-Stats = dict[str, float]
+Stats = dict[str, float | torch.Tensor]
 
 
 class GANLoss(Protocol):
@@ -50,12 +50,38 @@ class OwnsNetworks(Protocol):
     ) -> tuple[torch.Tensor, Stats]: ...
 
 
-class NonSaturatingLoss:
+def _stat(x: torch.Tensor) -> torch.Tensor:
+    # Stats stay tensors until the loop logs them, so a GPU step does not wait on a host read.
+    return x.detach()
+
+
+class _AuxiliaryClassifier:
+    """The auxiliary-classifier terms both AC losses share: D classifies real samples, G its own."""
+
+    ac_weight_d: float
+    ac_weight_g: float
+
+    def _d_ac(self, loss: torch.Tensor, out_real, y_real: torch.Tensor, stats: dict) -> torch.Tensor:
+        if out_real.cls is None:
+            return loss
+        ac = F.cross_entropy(out_real.cls, y_real)  # raw logits: no softmax before cross-entropy
+        stats["d_ac"] = _stat(ac)
+        stats["d_ac_acc"] = _stat((out_real.cls.argmax(1) == y_real).float().mean())
+        return loss + self.ac_weight_d * ac
+
+    def _g_ac(self, loss: torch.Tensor, out, y_fake: torch.Tensor, stats: dict) -> torch.Tensor:
+        if out.cls is None:
+            return loss
+        ac = F.cross_entropy(out.cls, y_fake)
+        stats["g_ac"] = _stat(ac)
+        return loss + self.ac_weight_g * ac
+
+
+class NonSaturatingLoss(_AuxiliaryClassifier):
     """The standard GAN loss (D: logistic, G: non-saturating), with an optional auxiliary classifier.
 
     With an 'ac' discriminator, D is trained to classify real samples (weight ``ac_weight_d``) and
-    G to make samples D classifies as their conditioning class (weight ``ac_weight_g``). Cross-entropy
-    takes raw logits (no softmax before it).
+    G to make samples D classifies as their conditioning class (weight ``ac_weight_g``).
     """
 
     def __init__(self, ac_weight_d: float = 1.0, ac_weight_g: float = 1.0) -> None:
@@ -67,26 +93,16 @@ class NonSaturatingLoss:
             fake = G(z, y_fake)
         out_real, out_fake = D(real, y_real), D(fake, y_fake)
         loss = F.softplus(-out_real.adv).mean() + F.softplus(out_fake.adv).mean()
-        stats = {"d_real": out_real.adv.mean().item(), "d_fake": out_fake.adv.mean().item()}
-        if out_real.cls is not None:
-            ac = F.cross_entropy(out_real.cls, y_real)
-            loss = loss + self.ac_weight_d * ac
-            stats["d_ac"] = ac.item()
-            stats["d_ac_acc"] = (out_real.cls.argmax(1) == y_real).float().mean().item()
-        return loss, stats
+        stats = {"d_real": _stat(out_real.adv.mean()), "d_fake": _stat(out_fake.adv.mean())}
+        return self._d_ac(loss, out_real, y_real, stats), stats
 
     def g_loss(self, G, D, z, y_fake):
         out = D(G(z, y_fake), y_fake)
-        loss = F.softplus(-out.adv).mean()
         stats: Stats = {}
-        if out.cls is not None:
-            ac = F.cross_entropy(out.cls, y_fake)
-            loss = loss + self.ac_weight_g * ac
-            stats["g_ac"] = ac.item()
-        return loss, stats
+        return self._g_ac(F.softplus(-out.adv).mean(), out, y_fake, stats), stats
 
 
-class WGANGPLoss:
+class WGANGPLoss(_AuxiliaryClassifier):
     """WGAN-GP (Gulrajani et al.) with an optional auxiliary classifier, as the class-splitting GAN trains.
 
     Critic: E[D(fake)] - E[D(real)] + ``gp_lambda`` * E[(||grad D(x_hat)|| - 1)^2] on random
@@ -111,26 +127,15 @@ class WGANGPLoss:
         with torch.no_grad():
             fake = G(z, y_fake)
         out_real, out_fake = D(real, y_real), D(fake, y_fake)
-        wasserstein = out_fake.adv.mean() - out_real.adv.mean()
         gp = self.gradient_penalty(D, real, fake, y_real)
-        loss = wasserstein + self.gp_lambda * gp
-        stats = {"d_real": out_real.adv.mean().item(), "d_fake": out_fake.adv.mean().item(), "d_gp": gp.item()}
-        if out_real.cls is not None:
-            ac = F.cross_entropy(out_real.cls, y_real)
-            loss = loss + self.ac_weight_d * ac
-            stats["d_ac"] = ac.item()
-            stats["d_ac_acc"] = (out_real.cls.argmax(1) == y_real).float().mean().item()
-        return loss, stats
+        loss = out_fake.adv.mean() - out_real.adv.mean() + self.gp_lambda * gp
+        stats = {"d_real": _stat(out_real.adv.mean()), "d_fake": _stat(out_fake.adv.mean()), "d_gp": _stat(gp)}
+        return self._d_ac(loss, out_real, y_real, stats), stats
 
     def g_loss(self, G, D, z, y_fake):
         out = D(G(z, y_fake), y_fake)
-        loss = -out.adv.mean()
         stats: Stats = {}
-        if out.cls is not None:
-            ac = F.cross_entropy(out.cls, y_fake)
-            loss = loss + self.ac_weight_g * ac
-            stats["g_ac"] = ac.item()
-        return loss, stats
+        return self._g_ac(-out.adv.mean(), out, y_fake, stats), stats
 
 
 LOSSES: dict[str, Callable[[dict], GANLoss]] = {
