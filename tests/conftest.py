@@ -81,6 +81,15 @@ def tiny_workdir(tmp_path: Path) -> Path:
     return tmp_path
 
 
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory) -> Path:
+    """The tiny config run once, end to end, through the real snakemake CLI; shared read-only by tests."""
+    workdir = tmp_path_factory.mktemp("tiny_run")
+    write_config(workdir, tiny_config())
+    snakemake(workdir)
+    return workdir
+
+
 @pytest.fixture
 def run_spec_file(tmp_path: Path):
     """Factory: resolve one run of a config into a run.yaml and return its path."""

@@ -124,9 +124,8 @@ def test_every_report_caption_exists():
 
 
 @pytest.mark.slow
-def test_workflow_audit_lineage_tables_and_html_report(tiny_workdir):
-    snakemake(tiny_workdir)
-    res = tiny_workdir / "results"
+def test_workflow_audit_lineage_tables_and_html_report(tiny_run):
+    res = tiny_run / "results"
     run = res / "grid-selfcond" / "seed0"
     events = pd.read_csv(run / "audit" / "events.csv")
     assert set(events.columns) >= {"event", "cluster", "round_from"}
@@ -140,8 +139,8 @@ def test_workflow_audit_lineage_tables_and_html_report(tiny_workdir):
     assert acc.loc[0, "value"] > 0.9
     md = (res / "tables" / "comparison_grid.md").read_text()
     assert "| grid-selfcond | selfcond |" in md and "test accuracy" in md
-    snakemake(tiny_workdir, "--report", "report.html")
-    html = (tiny_workdir / "report.html").read_text(errors="replace")
+    snakemake(tiny_run, "--report", "report.html")
+    html = (tiny_run / "report.html").read_text(errors="replace")
     # The captions reach the report, with the wildcards filled in.
     for caption in ("Label flow of run grid-selfcond, seed 0", "Evaluator classifier of dataset grid",
                     "Transition heatmaps of run grid-uncond", "runs at their final round"):

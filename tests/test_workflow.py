@@ -23,9 +23,8 @@ def test_dry_run_lists_every_phase(tiny_workdir):
 
 
 @pytest.mark.slow
-def test_end_to_end_run(tiny_workdir):
-    snakemake(tiny_workdir)
-    res = tiny_workdir / "results"
+def test_end_to_end_run(tiny_run):
+    res = tiny_run / "results"
     run = res / "grid-selfcond" / "seed0"
     for r in range(3):
         assert (run / f"round_{r:02d}" / "labels.h5").exists()
@@ -45,4 +44,5 @@ def test_end_to_end_run(tiny_workdir):
     assert {"modes_1k", "hq_ball_pct_1k", "reverse_kl_1k"} <= set(metrics["metric"])
     assert (res / "figures" / "metrics_grid.png").stat().st_size > 1000
     # Nothing left to do: the DAG is complete and stable.
-    assert "Nothing to be done" in snakemake(tiny_workdir, "-n").stdout + snakemake(tiny_workdir, "-n").stderr
+    dry = snakemake(tiny_run, "-n")
+    assert "Nothing to be done" in dry.stdout + dry.stderr
