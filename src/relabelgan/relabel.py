@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from scipy.optimize import linear_sum_assignment
 
-from .artifacts import LabelRound, provenance, read_features, read_labels, write_labels
+from .artifacts import ArtifactError, LabelRound, provenance, read_features, read_labels, write_labels
 from .checkpoint import load_checkpoint
 from .datasets import load_dataset
 from .device import derive_seed, pick_device
@@ -173,7 +173,7 @@ def relabel(
             raise ValueError(f"method {method.name!r} relabels from features: pass --features")
         feats, sample_index, _ = read_features(features_path)
         if len(feats) != n:
-            raise ValueError(f"{features_path}: {len(feats)} rows but the dataset has {n} samples; rerun extract")
+            raise ArtifactError(f"{features_path}: {len(feats)} rows but the dataset has {n} samples; rerun extract")
         attrs["source_features"] = provenance(features_path)
     if method.clusterer:
         result = clusterer_round(spec, data.x, model_path, feats, sample_index, previous)
