@@ -145,5 +145,5 @@ def test_workflow_audit_lineage_tables_and_html_report(tiny_run):
     html = (tiny_run / "report.html").read_text(errors="replace")
     # The captions reach the report, with the wildcards filled in.
     for caption in ("Label flow of run grid-selfcond, seed 0", "Evaluator classifier of dataset grid",
-                    "Transition heatmaps of run grid-uncond", "runs at their final round"):
+                    "Transition heatmaps of run grid-selfcond", "runs at their final round"):
         assert caption in html, caption
