@@ -83,7 +83,10 @@ def transitions_figure(rounds: list[LabelRound], out: str) -> None:
     """Heatmap per consecutive pair: share of old class i's samples that land in new class j."""
     plt = _plt()
     pairs = list(zip(rounds, rounds[1:])) or [(rounds[0], rounds[0])]
-    fig, axes = plt.subplots(1, len(pairs), figsize=(3.6 * len(pairs) + 0.8, 3.6), squeeze=False)
+    # Constrained layout keeps each panel's y label clear of its left neighbour.
+    fig, axes = plt.subplots(
+        1, len(pairs), figsize=(3.6 * len(pairs) + 0.8, 3.6), squeeze=False, layout="constrained"
+    )
     for ax, (a, b) in zip(axes[0], pairs):
         m = transition_matrix(a, b).astype(float)
         share = m / np.maximum(m.sum(1, keepdims=True), 1)
