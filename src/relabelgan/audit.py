@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .artifacts import ArtifactError, LabelRound, atomic_path, read_labels
+from .clustering import contingency
 
 
 def load_rounds(paths: list[str]) -> list[LabelRound]:
@@ -40,7 +41,7 @@ def _aligned(a: LabelRound, b: LabelRound) -> tuple[np.ndarray, np.ndarray, np.n
 def transition_matrix(a: LabelRound, b: LabelRound) -> np.ndarray:
     """(k_a, k_b) counts: samples in class i of round a and class j of round b."""
     _, la, lb = _aligned(a, b)
-    return np.bincount(la * b.k + lb, minlength=a.k * b.k).reshape(a.k, b.k)
+    return contingency(la, lb, a.k, b.k)
 
 
 def sample_history(rounds: list[LabelRound], sample: int) -> pd.DataFrame:

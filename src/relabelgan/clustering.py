@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
-from sklearn.metrics import normalized_mutual_info_score
 
 
-def contingency(labels: np.ndarray, truth: np.ndarray) -> np.ndarray:
-    """(clusters, classes) matrix: how many samples of class y are in cluster c."""
-    labels = np.asarray(labels, dtype=np.int64)
-    truth = np.asarray(truth, dtype=np.int64)
-    both = np.zeros((labels.max() + 1, truth.max() + 1), dtype=np.int64)
-    np.add.at(both, (labels, truth), 1)
-    return both
+def contingency(a: np.ndarray, b: np.ndarray, k_a: int | None = None, k_b: int | None = None) -> np.ndarray:
+    """(k_a, k_b) matrix: how many samples have label i in ``a`` and label j in ``b``.
+
+    The one count matrix behind matching, parents, audit transitions and the clustering scores;
+    ``k_a``/``k_b`` default to the largest label + 1.
+    """
+    a = np.asarray(a, dtype=np.int64)
+    b = np.asarray(b, dtype=np.int64)
+    k_a = int(a.max()) + 1 if k_a is None else k_a
+    k_b = int(b.max()) + 1 if k_b is None else k_b
+    return np.bincount(a * k_b + b, minlength=k_a * k_b).reshape(k_a, k_b)
 
 
 def purity(labels: np.ndarray, truth: np.ndarray) -> float:
@@ -34,6 +37,8 @@ def best_permutation_accuracy(labels: np.ndarray, truth: np.ndarray) -> float:
 
 def clustering_metrics(labels: np.ndarray, truth: np.ndarray) -> dict[str, float]:
     """NMI (arithmetic normalisation, = 2I/(H(X)+H(Y)) as in the paper), purity and best-permutation accuracy."""
+    from sklearn.metrics import normalized_mutual_info_score  # lazily: audit and relabel need only counts
+
     return {
         "nmi": float(normalized_mutual_info_score(truth, labels, average_method="arithmetic")),
         "purity": purity(labels, truth),

@@ -21,17 +21,13 @@ import torch
 from scipy.optimize import linear_sum_assignment
 
 from .artifacts import ArtifactError, LabelRound, provenance, read_features, read_labels, write_labels
+from .clustering import contingency
 from .checkpoint import load_checkpoint
 from .datasets import load_dataset
 from .device import derive_seed, pick_device
 from .kmeans import assign, fit_kmeans
 from .methods import get_method
 from .slcgan import cluster_labels, load_clusterer
-
-
-def overlap(old: np.ndarray, new: np.ndarray, k_old: int, k_new: int) -> np.ndarray:
-    """(k_old, k_new) matrix: how many samples are in old cluster i and new cluster j."""
-    return np.bincount(old * k_new + new, minlength=k_old * k_new).reshape(k_old, k_new)
 
 
 def match_clusters(old: np.ndarray, new: np.ndarray, k: int) -> tuple[np.ndarray, int]:
@@ -41,7 +37,7 @@ def match_clusters(old: np.ndarray, new: np.ndarray, k: int) -> tuple[np.ndarray
     from new cluster j. Returns ``perm`` with ``perm[j]`` = the id new cluster j takes, and
     the total cost of that matching.
     """
-    both = overlap(old, new, k, k)
+    both = contingency(old, new, k, k)
     cost = both.sum(1, keepdims=True) - both
     rows, cols = linear_sum_assignment(cost)
     perm = np.empty(k, dtype=np.int64)
@@ -124,7 +120,7 @@ def cluster_round(
 
 def _parents(previous: LabelRound, labels: np.ndarray, k: int) -> np.ndarray:
     """For each new class, the previous class that gave it most members (-1 if it has none)."""
-    both = overlap(previous.labels, labels, previous.k, k)
+    both = contingency(previous.labels, labels, previous.k, k)
     parent = both.argmax(0)
     parent[both.sum(0) == 0] = -1
     return parent
