@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 
-from .artifacts import atomic_path
+from .plotting import pyplot, save_png
 
 
 def metrics_over_rounds(metrics_csv: str, dataset: str, out: str) -> None:
     """One panel per metric, x = round, one line per run (mean and 95% interval over seeds)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import seaborn as sns
+
+    pyplot()  # headless backend before seaborn draws
 
     frame = pd.read_csv(metrics_csv)
     frame = frame[frame["dataset"] == dataset]
@@ -27,7 +23,4 @@ def metrics_over_rounds(metrics_csv: str, dataset: str, out: str) -> None:
         col_wrap=min(4, frame["metric"].nunique()), height=2.6, facet_kws={"sharey": False},
     )
     grid.figure.suptitle(f"{dataset}: metrics over rounds", y=1.03)
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(out) as tmp:
-        grid.figure.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
-    plt.close(grid.figure)
+    save_png(grid.figure, out)

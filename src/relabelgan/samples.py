@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .artifacts import atomic_path
 from .datasets import Dataset
 from .networks import Generator
+from .plotting import pyplot, save_png
 
 
 def class_weights(state: dict) -> torch.Tensor:
@@ -21,6 +21,15 @@ def class_weights(state: dict) -> torch.Tensor:
 
 
 @torch.no_grad()
+def forward(G: Generator, z: torch.Tensor, y: torch.Tensor, device: torch.device | str = "cpu", batch: int = 10000) -> torch.Tensor:
+    """G(z, y) in eval mode (BatchNorm running statistics), batched, on the CPU; G's mode is restored."""
+    was_training = G.training
+    G.eval()
+    out = [G(z[i : i + batch].to(device), y[i : i + batch].to(device)).float().cpu() for i in range(0, len(z), batch)]
+    G.train(was_training)
+    return torch.cat(out)
+
+
 def generate(
     G: Generator,
     n: int,
@@ -31,33 +40,17 @@ def generate(
     batch: int = 10000,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """``n`` samples on the CPU and their classes, drawn in proportion to ``weights``, seeded."""
-    was_training = G.training
-    G.eval()
     gen = torch.Generator().manual_seed(seed)
     y = torch.multinomial(weights.double(), n, replacement=True, generator=gen)
     z = torch.randn(n, z_dim, generator=gen)
-    out = [G(z[i : i + batch].to(device), y[i : i + batch].to(device)).float().cpu() for i in range(0, n, batch)]
-    G.train(was_training)
-    return torch.cat(out), y
-
-
-def _save_png(fig, path: str | Path) -> None:
-    import matplotlib.pyplot as plt
-
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
+    return forward(G, z, y, device, batch), y
 
 
 def save_sample_figure(
     G: Generator, data: Dataset, weights: torch.Tensor, z_dim: int, path: str | Path, seed: int, device="cpu"
 ) -> None:
     """2D: generated points over the real data, coloured by class. Images: one row per class."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     k = len(weights)
     if not data.is_image:
         x, y = generate(G, 2500, z_dim, weights, seed, device)
@@ -66,7 +59,7 @@ def save_sample_figure(
         ax.scatter(*x.T.numpy(), s=2, c=y.numpy() % 20, cmap="tab20", label="generated")
         ax.set_aspect("equal")
         ax.set_title(f"{data.name}: generated (colour = class, k={k}) over real (grey)")
-        _save_png(fig, path)
+        save_png(fig, path)
         return
     rows = min(k, 10)
     classes = torch.argsort(weights, descending=True)[:rows]
@@ -74,11 +67,7 @@ def save_sample_figure(
     gen = torch.Generator().manual_seed(seed)
     z = torch.randn(rows * per_row, z_dim, generator=gen)
     y = classes.repeat_interleave(per_row)
-    with torch.no_grad():
-        was = G.training
-        G.eval()
-        x = G(z.to(device), y.to(device)).float().cpu()
-        G.train(was)
+    x = forward(G, z, y, device)
     img = ((x.clamp(-1, 1) + 1) / 2).numpy()  # (n, C, H, W)
     c, h, w = img.shape[1:]
     grid = img.reshape(rows, per_row, c, h, w).transpose(0, 3, 1, 4, 2).reshape(rows * h, per_row * w, c)
@@ -88,4 +77,4 @@ def save_sample_figure(
     ax.set_xticks([])
     ax.set_ylabel("class")
     ax.set_title(f"{data.name}: samples per class (largest {rows} of {k})")
-    _save_png(fig, path)
+    save_png(fig, path)

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from .artifacts import atomic_path
+from .plotting import pyplot, save_png
 
 
 def final_round(frame: pd.DataFrame) -> pd.DataFrame:
@@ -71,11 +72,9 @@ def comparison(metrics_csv: str, dataset: str, out_csv: str, out_md: str, out_pn
 
 
 def _plot(frame: pd.DataFrame, dataset: str, out: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import seaborn as sns
+
+    pyplot()  # headless backend before seaborn draws
 
     sns.set_theme(style="whitegrid", context="paper")
     grid = sns.catplot(
@@ -84,6 +83,4 @@ def _plot(frame: pd.DataFrame, dataset: str, out: str) -> None:
     )
     grid.set_xticklabels(rotation=45, ha="right")
     grid.figure.suptitle(f"{dataset}: final round, mean ± s.e. over seeds", y=1.03)
-    with atomic_path(out) as tmp:
-        grid.figure.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
-    plt.close(grid.figure)
+    save_png(grid.figure, out)
