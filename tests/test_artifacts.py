@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -104,3 +105,13 @@ def test_atomic_path_keeps_the_old_file_on_failure(tmp_path):
             raise RuntimeError("killed")
     assert path.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["a.txt"]
+
+
+def test_atomic_path_gives_the_usual_permissions(tmp_path):
+    old = os.umask(0o022)
+    try:
+        with atomic_path(tmp_path / "b.txt") as tmp:
+            tmp.write_text("x")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "b.txt").stat().st_mode & 0o777 == 0o644

@@ -42,6 +42,12 @@ def provenance(path: str | os.PathLike) -> str:
     return json.dumps({"path": str(path), "sha256": sha256(path)})
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_path(final: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside ``final``; rename it onto ``final`` only on success."""
@@ -54,6 +60,8 @@ def atomic_path(final: str | os.PathLike) -> Iterator[Path]:
         yield tmp_path
         with open(tmp_path, "rb+") as f:
             os.fsync(f.fileno())
+        # mkstemp creates 0600 files; give the artifact the permissions a plain open() would.
+        os.chmod(tmp_path, 0o666 & ~_umask())
         os.replace(tmp_path, final)
     finally:
         tmp_path.unlink(missing_ok=True)
