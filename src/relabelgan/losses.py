@@ -11,6 +11,7 @@ from typing import Callable, Protocol, runtime_checkable
 import torch
 import torch.nn.functional as F
 
+from .methods import get_method
 from .networks import Discriminator, Generator
 from .slcgan import SlcGANLoss
 
@@ -56,17 +57,29 @@ def _stat(x: torch.Tensor) -> torch.Tensor:
 
 
 class _AuxiliaryClassifier:
-    """The auxiliary-classifier terms both AC losses share: D classifies real samples, G its own."""
+    """The auxiliary-classifier terms both AC losses share.
+
+    G learns to make samples D classifies as their conditioning class. D's classifier learns on
+    real samples, and with ``d_classifies_fakes`` also on G's samples with the class G was given:
+    AC-GAN's L_C (Odena et al., eq. 3) has both terms; the class-splitting reference's WGAN-GP
+    critic has the real one only.
+    """
 
     ac_weight_d: float
     ac_weight_g: float
+    d_classifies_fakes: bool
 
-    def _d_ac(self, loss: torch.Tensor, out_real, y_real: torch.Tensor, stats: dict) -> torch.Tensor:
+    def _d_ac(self, loss: torch.Tensor, out_real, y_real: torch.Tensor, out_fake, y_fake: torch.Tensor,
+              stats: dict) -> torch.Tensor:
         if out_real.cls is None:
             return loss
         ac = F.cross_entropy(out_real.cls, y_real)  # raw logits: no softmax before cross-entropy
         stats["d_ac"] = _stat(ac)
         stats["d_ac_acc"] = _stat((out_real.cls.argmax(1) == y_real).float().mean())
+        if self.d_classifies_fakes:
+            ac_fake = F.cross_entropy(out_fake.cls, y_fake)
+            stats["d_ac_fake"] = _stat(ac_fake)
+            ac = ac + ac_fake  # L_C is a sum over real and fake, as L_S is
         return loss + self.ac_weight_d * ac
 
     def _g_ac(self, loss: torch.Tensor, out, y_fake: torch.Tensor, stats: dict) -> torch.Tensor:
@@ -80,13 +93,15 @@ class _AuxiliaryClassifier:
 class NonSaturatingLoss(_AuxiliaryClassifier):
     """The standard GAN loss (D: logistic, G: non-saturating), with an optional auxiliary classifier.
 
-    With an 'ac' discriminator, D is trained to classify real samples (weight ``ac_weight_d``) and
+    With an 'ac' discriminator this is AC-GAN: D is trained to classify real samples and, with
+    ``d_classifies_fakes``, G's samples as their conditioning class (weight ``ac_weight_d``), and
     G to make samples D classifies as their conditioning class (weight ``ac_weight_g``).
     """
 
-    def __init__(self, ac_weight_d: float = 1.0, ac_weight_g: float = 1.0) -> None:
+    def __init__(self, ac_weight_d: float = 1.0, ac_weight_g: float = 1.0, d_classifies_fakes: bool = True) -> None:
         self.ac_weight_d = ac_weight_d
         self.ac_weight_g = ac_weight_g
+        self.d_classifies_fakes = d_classifies_fakes
 
     def d_loss(self, G, D, real, y_real, z, y_fake):
         with torch.no_grad():
@@ -94,7 +109,7 @@ class NonSaturatingLoss(_AuxiliaryClassifier):
         out_real, out_fake = D(real, y_real), D(fake, y_fake)
         loss = F.softplus(-out_real.adv).mean() + F.softplus(out_fake.adv).mean()
         stats = {"d_real": _stat(out_real.adv.mean()), "d_fake": _stat(out_fake.adv.mean())}
-        return self._d_ac(loss, out_real, y_real, stats), stats
+        return self._d_ac(loss, out_real, y_real, out_fake, y_fake, stats), stats
 
     def g_loss(self, G, D, z, y_fake):
         out = D(G(z, y_fake), y_fake)
@@ -107,14 +122,17 @@ class WGANGPLoss(_AuxiliaryClassifier):
 
     Critic: E[D(fake)] - E[D(real)] + ``gp_lambda`` * E[(||grad D(x_hat)|| - 1)^2] on random
     interpolates x_hat, plus ``ac_weight_d`` * cross-entropy of its class logits on real samples
-    only. Generator: -E[D(fake)] + ``ac_weight_g`` * cross-entropy on its own samples. The
-    reference uses weights 1.0 (critic, real) and 0.1 (generator).
+    (and on fakes with ``d_classifies_fakes``; the reference: real only). Generator: -E[D(fake)] +
+    ``ac_weight_g`` * cross-entropy on its own samples. The reference uses weights 1.0 (critic,
+    real) and 0.1 (generator).
     """
 
-    def __init__(self, gp_lambda: float = 10.0, ac_weight_d: float = 1.0, ac_weight_g: float = 0.1) -> None:
+    def __init__(self, gp_lambda: float = 10.0, ac_weight_d: float = 1.0, ac_weight_g: float = 0.1,
+                 d_classifies_fakes: bool = False) -> None:
         self.gp_lambda = gp_lambda
         self.ac_weight_d = ac_weight_d
         self.ac_weight_g = ac_weight_g
+        self.d_classifies_fakes = d_classifies_fakes
 
     def gradient_penalty(self, D, real: torch.Tensor, fake: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """E[(||grad_x D(x)|| - 1)^2] at points uniformly between paired real and fake samples."""
@@ -130,7 +148,7 @@ class WGANGPLoss(_AuxiliaryClassifier):
         gp = self.gradient_penalty(D, real, fake, y_real)
         loss = out_fake.adv.mean() - out_real.adv.mean() + self.gp_lambda * gp
         stats = {"d_real": _stat(out_real.adv.mean()), "d_fake": _stat(out_fake.adv.mean()), "d_gp": _stat(gp)}
-        return self._d_ac(loss, out_real, y_real, stats), stats
+        return self._d_ac(loss, out_real, y_real, out_fake, y_fake, stats), stats
 
     def g_loss(self, G, D, z, y_fake):
         out = D(G(z, y_fake), y_fake)
@@ -138,9 +156,16 @@ class WGANGPLoss(_AuxiliaryClassifier):
         return self._g_ac(-out.adv.mean(), out, y_fake, stats), stats
 
 
+def _d_classifies_fakes(spec: dict) -> bool:
+    """Whether D's auxiliary classifier also learns on fakes: key ``ac_d_samples``, 'auto' = the method's own."""
+    return get_method(spec["method"]).ac_d_samples(spec) == "real_and_fake"
+
+
 LOSSES: dict[str, Callable[[dict], GANLoss]] = {
-    "nonsaturating": lambda spec: NonSaturatingLoss(spec["ac_weight_d"], spec["ac_weight_g"]),
-    "wgan_gp": lambda spec: WGANGPLoss(spec["gp_lambda"], spec["ac_weight_d"], spec["ac_weight_g"]),
+    "nonsaturating": lambda spec: NonSaturatingLoss(spec["ac_weight_d"], spec["ac_weight_g"], _d_classifies_fakes(spec)),
+    "wgan_gp": lambda spec: WGANGPLoss(
+        spec["gp_lambda"], spec["ac_weight_d"], spec["ac_weight_g"], _d_classifies_fakes(spec)
+    ),
     "slcgan": SlcGANLoss,  # slcgan.py: hinge loss, MI loss for G, and the clustering network C it trains
 }
 

@@ -21,6 +21,12 @@ class Method:
     clusterer: bool = False  # labels = argmax of the objective's own clustering network C, features = C's (slcgan)
 
     def start_classes(self, spec: dict) -> str:
+    # An 'ac' D's classifier learns on 'real' samples only or on 'real_and_fake' (AC-GAN's L_C, eq. 3).
+    ac_samples: str = "real"
+
+    def ac_d_samples(self, spec: dict) -> str:
+        """What D's auxiliary classifier learns on: the run's ``ac_d_samples``, 'auto' = this method's own."""
+        return self.ac_samples if spec["ac_d_samples"] == "auto" else spec["ac_d_samples"]
         """Round 0's labels: 'one', 'k' or 'dataset' ('schedule': ground truth if supervised, else one)."""
         if self.classes == "schedule":
             return "dataset" if spec["schedule"] == "supervised" else "one"
@@ -52,10 +58,11 @@ METHODS: dict[str, Method] = {
     m.name: m
     for m in (
         Method("uncond", "none", "nonsaturating", relabels=False, classes="one"),
-        Method("acgan", "ac", "nonsaturating", relabels=False, classes="dataset"),
+        Method("acgan", "ac", "nonsaturating", relabels=False, classes="dataset", ac_samples="real_and_fake"),
         Method("random", "heads", "nonsaturating", relabels=False, classes="k"),
         Method("selfcond", "heads", "nonsaturating", relabels=True, classes="k"),
-        Method("splitting", "ac", "wgan_gp", relabels=True, classes="schedule", grows=True),
+        # The class-splitting reference trains its critic's classifier on real samples only.
+        Method("splitting", "ac", "wgan_gp", relabels=True, classes="schedule", grows=True, ac_samples="real"),
         Method("slcgan", "projection", "slcgan", relabels=True, classes="k", clusterer=True),
     )
 }

@@ -1,0 +1,65 @@
+"""Auxiliary-classifier objectives: which samples D's classifier learns on (key ``ac_d_samples``)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from conftest import tiny_config
+from relabelgan.config import resolve_config, run_spec
+from relabelgan.losses import NonSaturatingLoss, WGANGPLoss, make_loss
+from relabelgan.networks import build_networks, network_arch
+
+K = 3
+
+
+def _nets_and_batch():
+    torch.manual_seed(0)
+    arch = network_arch({"arch": "dcgan", "z_dim": 4, "embed_dim": 3, "width": 4}, (1, 8, 8), K, "ac")
+    G, D = build_networks(arch)
+    real, y_real = torch.rand(6, 1, 8, 8) * 2 - 1, torch.tensor([0, 1, 2, 0, 1, 2])
+    z, y_fake = torch.randn(6, 4), torch.tensor([2, 2, 1, 1, 0, 0])
+    return G, D, real, y_real, z, y_fake
+
+
+def _classifier_grad(D, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Gradient of the cross-entropy of D's class logits on (x, y) with respect to D's classifier weights."""
+    (grad,) = torch.autograd.grad(F.cross_entropy(D(x).cls, y), D.cls.weight)
+    return grad
+
+
+@pytest.mark.parametrize("loss_class", [NonSaturatingLoss, WGANGPLoss])
+@pytest.mark.parametrize("fakes", [False, True])
+def test_d_classifier_learns_on_fakes_only_when_enabled(loss_class, fakes):
+    G, D, real, y_real, z, y_fake = _nets_and_batch()
+    loss = loss_class(ac_weight_d=1.0, ac_weight_g=1.0, d_classifies_fakes=fakes)
+    d_loss, stats = loss.d_loss(G, D, real, y_real, z, y_fake)
+    (got,) = torch.autograd.grad(d_loss, D.cls.weight)
+    with torch.no_grad():
+        fake = G(z, y_fake)  # G in train mode uses batch statistics, so this is the same batch d_loss saw
+    from_real, from_fake = _classifier_grad(D, real, y_real), _classifier_grad(D, fake, y_fake)
+    assert from_fake.abs().max() > 1e-4  # fakes do carry a classifier gradient to add or leave out
+    expected = from_real + from_fake if fakes else from_real
+    torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-6)
+    assert ("d_ac_fake" in stats) == fakes
+
+
+def _loss_for(method_keys: dict):
+    config = tiny_config()
+    config["runs"] = {"run": {"dataset": "digits", **method_keys}}
+    spec = run_spec(resolve_config(config), "run", 0)
+    return make_loss("wgan_gp" if method_keys["method"] == "splitting" else "nonsaturating", spec)
+
+
+@pytest.mark.parametrize(
+    "keys, fakes",
+    [
+        ({"method": "acgan"}, True),  # AC-GAN's L_C: real and fake
+        ({"method": "splitting"}, False),  # the class-splitting reference: real only
+        ({"method": "acgan", "ac_d_samples": "real"}, False),
+        ({"method": "splitting", "ac_d_samples": "real_and_fake"}, True),
+    ],
+)
+def test_ac_d_samples_resolves_per_method(keys, fakes):
+    assert _loss_for(keys).d_classifies_fakes is fakes
