@@ -16,8 +16,9 @@ from relabelgan.diversity import intra_class_msssim, protocol_name, protocol_sid
 from relabelgan.evaluator import class_histogram_metrics, evaluator_metrics, load_evaluator, train_evaluator
 from relabelgan.frechet import feature_stats, frechet_between, frechet_distance
 from relabelgan.inception_metrics import WEIGHTS_NAME, inception_metrics
+from relabelgan.metrics2d import mmd2_unbiased, spread_ratio, subsampled_mmd2
 from relabelgan.nearest import nearest_neighbour_metrics
-from relabelgan.tables import comparison, final_round, summarise
+from relabelgan.tables import comparison, final_round, format_mean_se, summarise
 
 # ----------------------------------------------------------------------------- clustering
 
@@ -74,6 +75,57 @@ def test_frechet_refuses_mismatched_shapes():
         frechet_distance(np.zeros(2), np.eye(2), np.zeros(3), np.eye(3))
     with pytest.raises(ValueError, match="N >= 2"):
         feature_stats(np.zeros((1, 4)))
+
+
+# ----------------------------------------------------------------------------- 2D distribution metrics
+
+
+def _mixture_inside_the_ball(n_per_mode: int, std: float, reach: float) -> tuple[np.ndarray, np.ndarray]:
+    """Points of a 3x3 grid mixture, every one within ``reach`` std of its mean (so all are high quality)."""
+    means = np.array([(2.0 * i, 2.0 * j) for i in range(3) for j in range(3)])
+    z = np.random.default_rng(0).normal(size=(len(means), n_per_mode, 2))
+    z *= np.minimum(1.0, reach / np.linalg.norm(z, axis=2, keepdims=True))  # pull outliers onto the disc
+    return (means[:, None, :] + std * z).reshape(-1, 2), means
+
+
+@pytest.mark.parametrize("scale", [0.5, 1.0, 1.2])
+def test_a_copy_scaled_around_each_mode_has_that_spread_ratio(scale):
+    real, means = _mixture_inside_the_ball(300, 0.05, reach=2.4)  # 1.2 x 2.4 std stays inside the 3-std ball
+    nearest = np.linalg.norm(real[:, None] - means[None], axis=2).argmin(1)
+    scaled = means[nearest] + scale * (real - means[nearest])
+    assert spread_ratio(scaled, real, means, 0.05) == pytest.approx(scale, rel=1e-9)
+
+
+def test_spread_ratio_ignores_points_off_the_modes_and_modes_without_samples():
+    real, means = _mixture_inside_the_ball(300, 0.05, reach=2.4)
+    near_first = real[:300]  # mode 0 only, as the data
+    far = means[:1] + np.array([[0.9, 0.9]])  # not high quality: outside every ball
+    assert spread_ratio(np.vstack([near_first, far]), real, means, 0.05) == pytest.approx(1.0)
+    assert np.isnan(spread_ratio(far, real, means, 0.05))
+
+
+def test_identical_sets_have_mmd_zero_and_a_shift_raises_it():
+    real, _ = _mixture_inside_the_ball(200, 0.05, reach=3.0)
+    assert mmd2_unbiased(real, real, 0.05) == pytest.approx(0.0, abs=1e-12)
+    shifts = [mmd2_unbiased(real + np.array([d * 0.05, 0.0]), real, 0.05) for d in (0.5, 1.0, 3.0)]
+    assert 0 < shifts[0] < shifts[1] < shifts[2]
+
+
+def test_subsampled_mmd_tells_over_sharp_modes_from_fresh_data():
+    means = np.array([(2.0 * i, 2.0 * j) for i in range(3) for j in range(3)])
+    rng = np.random.default_rng(1)
+
+    def draw(n: int, std: float) -> np.ndarray:
+        return means[rng.integers(len(means), size=n)] + std * rng.normal(size=(n, 2))
+
+    real, fresh, sharp = draw(5000, 0.05), draw(5000, 0.05), draw(5000, 0.025)
+    same = subsampled_mmd2(fresh, real, 0.05, 2000, seed=0)
+    # Closed form for equal shares, half the std: (1/9)(1/3 + 2/3 - 2 * 4/9) = 1/81.
+    assert subsampled_mmd2(sharp, real, 0.05, 2000, seed=0) == pytest.approx(1 / 81, rel=0.15)
+    assert abs(same) < 0.1 / 81
+    assert subsampled_mmd2(fresh, real, 0.05, 2000, seed=0) == same  # seeded
+    with pytest.raises(ValueError, match="same size"):
+        mmd2_unbiased(real[:10], real[:11], 0.05)
 
 
 # ----------------------------------------------------------------------------- evaluator
@@ -214,12 +266,28 @@ def test_comparison_writes_csv_markdown_and_plot(tmp_path):
     _metrics_frame().to_csv(metrics, index=False)
     comparison(str(metrics), "d", str(tmp_path / "t.csv"), str(tmp_path / "t.md"), str(tmp_path / "t.png"))
     md = (tmp_path / "t.md").read_text()
-    assert "| a | selfcond | 2.000 ± 1.000 |" in md
-    assert "| b | uncond | 7.000 |" in md
+    assert "| a | selfcond | 2.00 ± 1.00 |" in md
+    assert "| b | uncond | 7.00 |" in md
     assert pd.read_csv(tmp_path / "t.csv")["n"].tolist() == [2, 1]
     assert (tmp_path / "t.png").stat().st_size > 1000
     with pytest.raises(ValueError, match="no metrics for dataset 'zzz'"):
         comparison(str(metrics), "zzz", str(tmp_path / "x.csv"), str(tmp_path / "x.md"), str(tmp_path / "x.png"))
+
+
+@pytest.mark.parametrize(
+    ("mean", "se", "cell"),
+    [
+        (0.0014, 0.0002, "0.00140 ± 0.00020"),  # the paper's ring reverse KL: not 0.001
+        (0.00142, float("nan"), "0.00142"),
+        (99.53, 0.31, "99.53 ± 0.31"),
+        (8.0, 0.0, "8.00 ± 0.00"),
+        (310.3, 12.0, "310 ± 12"),
+        (97.0, 1e-7, "97.0000 ± 0.0000"),  # at most 6 significant digits of the mean
+        (-0.00031, 0.0004, "-0.000310 ± 0.000400"),  # MMD² can dip below 0
+    ],
+)
+def test_cells_show_significant_digits(mean, se, cell):
+    assert format_mean_se(mean, se) == cell
 
 
 # ----------------------------------------------------------------------------- Stacked MNIST mode counting

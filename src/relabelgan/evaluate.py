@@ -19,7 +19,7 @@ from .device import derive_seed, pick_device
 from .diversity import intra_class_msssim, protocol_name
 from .evaluator import evaluator_metrics, load_evaluator
 from .inception_metrics import inception_metrics
-from .metrics2d import mixture_metrics
+from .metrics2d import MMD_SAMPLES, mixture_metrics, spread_ratio, subsampled_mmd2
 from .nearest import nearest_neighbour_metrics
 from .samples import class_weights, generate
 
@@ -47,12 +47,21 @@ def _generator(model: str, device):
     return G, state
 
 
+def _distribution_metrics(spec: dict, rnd: int, x, data) -> dict[str, float]:
+    """2D mixtures: spread ratio on all samples, MMD² on a seeded subsample (docs/metrics.md)."""
+    gen, real, means = x.double().numpy(), data.x.double().numpy(), data.means.double().numpy()
+    size = min(MMD_SAMPLES, len(gen), len(real))
+    mmd = subsampled_mmd2(gen, real, data.std, size, derive_seed(spec["seed"], "mmd", rnd))
+    return {f"spread_ratio_{_protocol(len(gen))}": spread_ratio(gen, real, means, data.std),
+            f"mmd2_rbf_{_protocol(size)}": mmd}
+
+
 def evaluate_round(
     spec: dict, rnd: int, model: str, labels_path: str | None, out: str, evaluator_path: str | None = None
 ) -> pd.DataFrame:
     """Compute every cheap metric that applies to this run's dataset at round ``rnd`` and write ``out``.
 
-    2D mixtures: modes, high-quality share, reverse KL. With an evaluator: its ``clf_*`` metrics.
+    2D mixtures: modes, high-quality share, reverse KL, spread ratio, MMD². With an evaluator: its ``clf_*`` metrics.
     Images: intra-class MS-SSIM of generated samples and, with labels, of the real members of each
     cluster. With labels and ground truth: NMI, purity and best-permutation accuracy.
     """
@@ -67,6 +76,7 @@ def evaluate_round(
         x, y_gen = generate(G, n, state["arch"]["z_dim"], class_weights(state), derive_seed(spec["seed"], "eval", rnd), device)
         if data.means is not None:
             values.update({f"{k}_{tag}": v for k, v in mixture_metrics(x, data.means, data.std).items()})
+            values.update(_distribution_metrics(spec, rnd, x, data))
         if evaluator_path:
             values.update({f"{k}_{tag}": v for k, v in evaluator_metrics(load_evaluator(evaluator_path), x).items()})
         if data.is_image:

@@ -2,7 +2,8 @@
 
 For one dataset: each run's metrics at its final round, mean ± standard error over seeds
 (standard error = sample std / sqrt(n); blank with a single seed), as a tidy CSV (mean, se, n),
-a Markdown table (runs × metrics, ``mean ± se``) and a seaborn bar chart with the same error bars.
+a Markdown table (runs × metrics, ``mean ± se`` by significant digits: ``format_mean_se``) and a
+seaborn bar chart with the same error bars. No torch here: scripts/results_tables.py imports it.
 """
 
 from __future__ import annotations
@@ -28,18 +29,33 @@ def summarise(frame: pd.DataFrame) -> pd.DataFrame:
     return out.drop(columns="std")[["run", "method", "metric", "mean", "se", "n"]]
 
 
-def _cell(mean: float, se: float) -> str:
+def decimals_for(value: float, significant: int) -> int:
+    """Decimal places that show ``value`` to ``significant`` significant digits (0 for large values)."""
+    if not np.isfinite(value) or value == 0:
+        return 0
+    return max(0, significant - 1 - int(np.floor(np.log10(abs(value)))))
+
+
+def format_mean_se(mean: float, se: float = float("nan")) -> str:
+    """``mean ± se`` by significant digits, not fixed decimals, so 0.0014 and 97.0 both read right.
+
+    The mean gets at least 3 significant digits and as many decimals as the se shown to 2
+    significant digits (at most 6 significant digits of the mean); a missing se (one seed) is left out.
+    """
     if not np.isfinite(mean):
         return str(mean)
-    digits = 3 if abs(mean) < 100 else 1
-    return f"{mean:.{digits}f}" if not np.isfinite(se) else f"{mean:.{digits}f} ± {se:.{digits}f}"
+    places = decimals_for(mean, 3)
+    if np.isfinite(se):
+        places = min(max(places, decimals_for(se, 2)), max(places, decimals_for(mean, 6)))
+        return f"{mean:.{places}f} ± {se:.{places}f}"
+    return f"{mean:.{places}f}"
 
 
 def markdown_table(summary: pd.DataFrame, title: str, notes: list[str] = ()) -> str:
     """Runs as rows, metrics as columns, cells ``mean ± se`` (GitHub Markdown)."""
     metrics = sorted(summary["metric"].unique())
     runs = summary[["run", "method"]].drop_duplicates().sort_values("run")
-    cells = {(r.run, r.metric): _cell(r.mean, r.se) for r in summary.itertuples()}
+    cells = {(r.run, r.metric): format_mean_se(r.mean, r.se) for r in summary.itertuples()}
     lines = [f"### {title}", "", "| run | method | " + " | ".join(metrics) + " |",
              "| --- | --- |" + " --- |" * len(metrics)]
     for r in runs.itertuples():

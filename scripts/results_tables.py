@@ -1,0 +1,213 @@
+"""docs/results.md's tables from small metrics files committed under docs/results/ (issue 15).
+
+  python scripts/results_tables.py collect results/paper-2d --to docs/results/paper-2d
+  python scripts/results_tables.py build
+
+``collect`` copies each finished run/seed's per-round metrics (the tidy rows of every
+``round_*/metrics.csv``) into ``<to>/<run>/seed<N>.csv``: a few kB that can be committed, where the
+results folder (models, features) cannot. A run/seed whose last round (``rounds`` in its run.yaml)
+has no metrics.csv yet is skipped and named. ``build`` rewrites the generated sections of
+docs/results.md, each between ``<!-- results_tables:NAME begin -->`` and ``<!-- results_tables:NAME
+end -->``, from those files and nothing else, leaving the hand-written prose around them as it is.
+
+Sections: ``paper-2d`` (the self-conditioned GAN paper's Table 1 rows beside ours: final round, mean ±
+standard error over seeds) and ``paper-2d-rounds`` (the same metrics at every round). A run with no
+file appears as "not run yet". No torch: only pandas, numpy and relabelgan.tables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from relabelgan.artifacts import atomic_path
+from relabelgan.tables import final_round, format_mean_se, summarise
+
+REPO = Path(__file__).resolve().parents[1]
+# The tidy columns of relabelgan.evaluate.COLUMNS (that module imports torch, this script must not).
+COLUMNS = ["run", "dataset", "method", "seed", "round", "metric", "value"]
+
+# Liu et al., "Diverse Image Generation via Self-Conditioned GANs" (CVPR 2020), Table 1, copied from
+# shared/papers/003 as printed: mean ± standard error over ten trials.
+PAPER_TRIALS = 10
+PAPER_TABLE1 = {
+    ("ring", "uncond"): ("6.3 ± 0.5", "98.2 ± 0.2", "0.45 ± 0.09"),
+    ("ring", "random"): ("7.9 ± 0.1", "96.3 ± 1.1", "0.07 ± 0.02"),
+    ("ring", "selfcond"): ("8.0 ± 0.0", "99.5 ± 0.3", "0.0014 ± 0.0002"),
+    ("grid", "uncond"): ("17.3 ± 0.8", "94.8 ± 0.7", "0.70 ± 0.07"),
+    ("grid", "random"): ("16.0 ± 1.0", "90.6 ± 1.6", "0.57 ± 0.07"),
+    ("grid", "selfcond"): ("25.0 ± 0.0", "99.5 ± 0.1", "0.0063 ± 0.0007"),
+}
+DATASETS = {"ring": "2D-Ring (8 modes)", "grid": "2D-Grid (25 modes)"}
+METHODS = {"uncond": "GAN", "random": "Random labels (k = 50)", "selfcond": "Self-conditioned (k = 50)"}
+# (metric in the files, column header); the first three are the paper's columns.
+METRICS = [
+    ("modes_50k", "modes"),
+    ("hq_box_pct_50k", "HQ % (box)"),
+    ("reverse_kl_50k", "reverse KL"),
+    ("spread_ratio_50k", "spread ratio"),
+    ("mmd2_rbf_2k", "MMD² (h = std)"),
+]
+
+
+class InputError(Exception):
+    """Bad input: the message names the file or value and what to do (exit status 2)."""
+
+
+# ----------------------------------------------------------------------------- collect
+
+
+def read_tidy(path: Path) -> pd.DataFrame:
+    """One tidy metrics CSV (run, dataset, method, seed, round, metric, value), refused by name if it is not."""
+    frame = pd.read_csv(path)
+    missing = [c for c in COLUMNS if c not in frame.columns]
+    if missing:
+        raise InputError(f"{path}: missing column(s) {missing}; expected a metrics.csv of `relabelgan evaluate`")
+    return frame[COLUMNS]
+
+
+def _finished_rounds(seed_dir: Path) -> list[Path] | None:
+    """The seed's round metrics files when its last round has one, else None."""
+    spec_file = seed_dir / "run.yaml"
+    if not spec_file.is_file():
+        raise InputError(f"{spec_file}: missing; collect needs each run's run.yaml beside its rounds")
+    rounds = int(yaml.safe_load(spec_file.read_text())["rounds"])
+    files = sorted(seed_dir.glob("round_*/metrics.csv"))
+    if not (seed_dir / f"round_{rounds:02d}" / "metrics.csv").is_file():
+        return None
+    return files
+
+
+def collect(results: Path, to: Path) -> list[Path]:
+    """Copy every finished run/seed's per-round metrics into ``to/<run>/seed<N>.csv``; return the files written."""
+    if not results.is_dir():
+        raise InputError(f"{results}: not a folder; give the results folder of a config (e.g. results/paper-2d)")
+    written = []
+    for seed_dir in sorted(p for p in results.glob("*/seed*") if re.fullmatch(r"seed\d+", p.name)):
+        files = _finished_rounds(seed_dir)
+        if files is None:
+            print(f"skipped {seed_dir}: its last round has no metrics.csv yet", file=sys.stderr)
+            continue
+        frame = pd.concat([read_tidy(f) for f in files], ignore_index=True)
+        frame = frame.sort_values(["round", "metric"], kind="stable")
+        out = to / seed_dir.parent.name / f"{seed_dir.name}.csv"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(out) as tmp:
+            frame.to_csv(tmp, index=False)
+        written.append(out)
+    if not written:
+        raise InputError(f"{results}: no finished run/seed (RUN/seedN/round_*/metrics.csv up to its last round)")
+    return written
+
+
+# ----------------------------------------------------------------------------- build
+
+
+def load_results(folder: Path) -> pd.DataFrame:
+    """Every committed per-run file under ``folder`` as one tidy frame (empty when there are none)."""
+    frames = [read_tidy(path) for path in sorted(folder.glob("*/seed*.csv"))]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)
+
+
+def _seeds_text(frame: pd.DataFrame, run: str) -> str:
+    seeds = sorted(frame.loc[frame["run"] == run, "seed"].unique())
+    return f"{len(seeds)} ({', '.join(map(str, seeds))})"
+
+
+def _our_cells(summary: pd.DataFrame, run: str) -> list[str]:
+    cells = summary[summary["run"] == run].set_index("metric")
+    return [format_mean_se(cells.loc[m, "mean"], cells.loc[m, "se"]) if m in cells.index else "–" for m, _ in METRICS]
+
+
+def table1_section(frame: pd.DataFrame) -> str:
+    """Per dataset: the paper's row and ours for GAN, random labels and selfcond (final round)."""
+    summary = summarise(final_round(frame)) if len(frame) else pd.DataFrame(columns=["run", "metric"])
+    header = "| method | source | seeds | " + " | ".join(h for _, h in METRICS) + " |"
+    lines = []
+    for dataset, title in DATASETS.items():
+        lines += [f"#### {title}", "", header, "| --- | --- | --- |" + " --- |" * len(METRICS)]
+        for method, name in METHODS.items():
+            paper = list(PAPER_TABLE1[(dataset, method)]) + ["–"] * (len(METRICS) - 3)
+            lines.append(f"| {name} | paper, Table 1 | {PAPER_TRIALS} | " + " | ".join(paper) + " |")
+            run = f"{dataset}-{method}"
+            if run in set(frame["run"]):
+                ours = _our_cells(summary, run)
+                lines.append(f"| {name} | ours (`{run}`) | {_seeds_text(frame, run)} | " + " | ".join(ours) + " |")
+            else:
+                lines.append(f"| {name} | ours (`{run}`) | not run yet |" + " |" * len(METRICS))
+        lines.append("")
+    rounds = ", ".join(map(str, sorted(final_round(frame)["round"].unique()))) if len(frame) else "–"
+    lines.append(f"Ours: round {rounds} (the model after the last phase), mean ± standard "
+                 "error over the seeds shown (sample std / √n; no ± with one seed). Paper: mean ± standard error "
+                 f"over {PAPER_TRIALS} trials as printed. – = no value.")
+    return "\n".join(lines)
+
+
+def rounds_section(frame: pd.DataFrame) -> str:
+    """Every run's metrics at every round, mean ± standard error over its seeds."""
+    if not len(frame):
+        return "Not run yet."
+    header = "| run | round | seeds | " + " | ".join(h for _, h in METRICS) + " |"
+    lines = [header, "| --- | --- | --- |" + " --- |" * len(METRICS)]
+    order = {f"{d}-{m}": i for i, (d, m) in enumerate((d, m) for d in DATASETS for m in METHODS)}
+    for run in sorted(frame["run"].unique(), key=lambda r: (order.get(r, len(order)), r)):
+        for rnd, sub in frame[frame["run"] == run].groupby("round"):
+            cells = _our_cells(summarise(sub), run)
+            lines.append(f"| `{run}` | {rnd} | {sub['seed'].nunique()} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+SECTIONS = {"paper-2d": ("paper-2d", table1_section), "paper-2d-rounds": ("paper-2d", rounds_section)}
+
+
+def replace_section(text: str, name: str, body: str, doc: Path) -> str:
+    """``text`` with the lines between NAME's begin and end markers replaced by ``body``."""
+    begin, end = f"<!-- results_tables:{name} begin -->", f"<!-- results_tables:{name} end -->"
+    if text.count(begin) != 1 or text.count(end) != 1 or text.index(begin) > text.index(end):
+        raise InputError(f"{doc}: needs exactly one '{begin}' line followed by one '{end}' line")
+    head, rest = text.split(begin)
+    _, tail = rest.split(end)
+    return f"{head}{begin}\n{body}\n{end}{tail}"
+
+
+def build(results: Path, doc: Path) -> list[str]:
+    """Rewrite every generated section of ``doc`` from the files under ``results``; return the section names."""
+    if not doc.is_file():
+        raise InputError(f"{doc}: missing; it holds the prose and the section markers the tables go between")
+    text = doc.read_text()
+    for name, (folder, make) in SECTIONS.items():
+        text = replace_section(text, name, make(load_results(results / folder)), doc)
+    with atomic_path(doc) as tmp:
+        tmp.write_text(text)
+    return list(SECTIONS)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", required=True)
+    c = sub.add_parser("collect", help="copy finished runs' per-round metrics under docs/results/")
+    c.add_argument("results", type=Path, help="a config's results folder, e.g. results/paper-2d")
+    c.add_argument("--to", type=Path, required=True, help="e.g. docs/results/paper-2d")
+    b = sub.add_parser("build", help="rewrite docs/results.md's generated sections")
+    b.add_argument("--results", type=Path, default=REPO / "docs" / "results")
+    b.add_argument("--doc", type=Path, default=REPO / "docs" / "results.md")
+    a = p.parse_args(argv)
+    try:
+        if a.command == "collect":
+            for path in collect(a.results, a.to):
+                print(path)
+        else:
+            print(f"{a.doc}: rebuilt sections {', '.join(build(a.results, a.doc))}")
+    except InputError as e:
+        print(f"results_tables.py: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

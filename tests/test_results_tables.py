@@ -1,0 +1,109 @@
+"""scripts/results_tables.py on constructed results: collect, build, "not run yet", bad input, no torch."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from conftest import REPO
+
+SCRIPT = REPO / "scripts" / "results_tables.py"
+DOC = """# Results
+
+Hand-written intro.
+
+<!-- results_tables:paper-2d begin -->
+old table
+<!-- results_tables:paper-2d end -->
+
+Prose between the sections.
+
+<!-- results_tables:paper-2d-rounds begin -->
+<!-- results_tables:paper-2d-rounds end -->
+
+Closing prose.
+"""
+
+
+def _run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True, timeout=120)
+
+
+def _fake_run(results: Path, run: str, seed: int, rounds: int, finals: dict[str, float], done: int | None = None):
+    """results/RUN/seedN with run.yaml and round_*/metrics.csv up to ``done`` (default: all rounds)."""
+    dataset, method = run.split("-")
+    seed_dir = results / run / f"seed{seed}"
+    seed_dir.mkdir(parents=True)
+    (seed_dir / "run.yaml").write_text(yaml.safe_dump({"rounds": rounds, "name": run, "seed": seed}))
+    for rnd in range(1, (rounds if done is None else done) + 1):
+        rows = [{"run": run, "dataset": dataset, "method": method, "seed": seed, "round": rnd, "metric": m,
+                 "value": v if rnd == rounds else 0.0} for m, v in finals.items()]
+        (seed_dir / f"round_{rnd:02d}").mkdir()
+        pd.DataFrame(rows).to_csv(seed_dir / f"round_{rnd:02d}" / "metrics.csv", index=False)
+
+
+def test_collect_then_build_fills_the_tables_and_keeps_the_prose(tmp_path):
+    results, docs = tmp_path / "results" / "paper-2d", tmp_path / "docs"
+    for seed, rkl in ((0, 0.0012), (1, 0.0016)):
+        _fake_run(results, "ring-selfcond", seed, 2, {"modes_50k": 8.0, "hq_box_pct_50k": 99.0 + seed,
+                                                      "reverse_kl_50k": rkl, "spread_ratio_50k": 0.9,
+                                                      "mmd2_rbf_2k": 0.0001})
+    _fake_run(results, "grid-uncond", 0, 2, {"modes_50k": 20.0, "hq_box_pct_50k": 90.0, "reverse_kl_50k": 0.5})
+    _fake_run(results, "grid-selfcond", 0, 2, {"modes_50k": 25.0}, done=1)  # unfinished: not collected
+
+    out = _run("collect", str(results), "--to", str(docs / "results" / "paper-2d"))
+    assert out.returncode == 0, out.stderr
+    assert "skipped" in out.stderr and "grid-selfcond" in out.stderr
+    collected = sorted(p.relative_to(docs / "results" / "paper-2d").as_posix()
+                       for p in (docs / "results").rglob("*.csv"))
+    assert collected == ["grid-uncond/seed0.csv", "ring-selfcond/seed0.csv", "ring-selfcond/seed1.csv"]
+    assert len(pd.read_csv(docs / "results" / "paper-2d" / "ring-selfcond" / "seed0.csv")) == 2 * 5
+
+    (docs / "results.md").write_text(DOC)
+    out = _run("build", "--results", str(docs / "results"), "--doc", str(docs / "results.md"))
+    assert out.returncode == 0, out.stderr
+    text = (docs / "results.md").read_text()
+    for prose in ("Hand-written intro.", "Prose between the sections.", "Closing prose."):
+        assert prose in text
+    assert "old table" not in text
+    # mean ± s.e. over the two seeds, significant digits: (0.0012, 0.0016) -> 0.00140 ± 0.00020
+    assert ("| Self-conditioned (k = 50) | ours (`ring-selfcond`) | 2 (0, 1) | 8.00 ± 0.00 | 99.50 ± 0.50 | "
+            "0.00140 ± 0.00020 | 0.900 ± 0.000 | 0.000100 ± 0.000000 |") in text
+    paper = "| Self-conditioned (k = 50) | paper, Table 1 | 10 | 8.0 ± 0.0 | 99.5 ± 0.3 | 0.0014 ± 0.0002 | – | – |"
+    assert paper in text
+    assert "| GAN | ours (`grid-uncond`) | 1 (0) | 20.0 | 90.0 | 0.500 | – | – |" in text  # one seed: no ±
+    assert "| Self-conditioned (k = 50) | ours (`grid-selfcond`) | not run yet |" in text
+    assert "| Random labels (k = 50) | ours (`ring-random`) | not run yet |" in text
+    assert "| `ring-selfcond` | 1 | 2 | 0 ± 0 |" in text  # every round in the rounds section
+
+    again = _run("build", "--results", str(docs / "results"), "--doc", str(docs / "results.md"))
+    assert again.returncode == 0 and (docs / "results.md").read_text() == text  # idempotent
+
+
+def test_bad_input_is_one_line_and_exit_status_2(tmp_path):
+    out = _run("collect", str(tmp_path / "nowhere"), "--to", str(tmp_path / "to"))
+    assert out.returncode == 2 and "nowhere: not a folder" in out.stderr
+    doc = tmp_path / "results.md"
+    doc.write_text("no markers here\n")
+    out = _run("build", "--results", str(tmp_path), "--doc", str(doc))
+    assert out.returncode == 2 and "results_tables:paper-2d begin" in out.stderr
+    assert doc.read_text() == "no markers here\n"  # nothing lost
+    bad = tmp_path / "results" / "paper-2d" / "ring-selfcond"
+    bad.mkdir(parents=True)
+    (bad / "seed0.csv").write_text("a,b\n1,2\n")
+    doc.write_text(DOC)
+    out = _run("build", "--results", str(tmp_path / "results"), "--doc", str(doc))
+    assert out.returncode == 2 and "seed0.csv: missing column(s)" in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1
+
+
+def test_the_script_does_not_import_torch():
+    code = (f"import runpy, sys; runpy.run_path({str(SCRIPT)!r}, run_name='imported'); "
+            "print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"
