@@ -13,6 +13,10 @@ Sections, each printed under a ``== name ==`` header:
 
 `--quick` shrinks every size so the whole script runs in well under a minute (a smoke test;
 its numbers mean nothing). Nothing here asserts a timing.
+
+`--workflow RESULTS` prints only where a finished workflow run's job time went: job-seconds per
+rule from Snakemake's benchmark files, the share outside train_phase and the relabel job median
+(scripts/workflow_benchmarks.py, no torch).
 """
 
 from __future__ import annotations
@@ -45,9 +49,10 @@ from relabelgan.datasets import load_dataset  # noqa: E402
 from relabelgan.device import pick_device  # noqa: E402
 from relabelgan.extract import feature_blocks  # noqa: E402
 from relabelgan.init import init_model  # noqa: E402
-from relabelgan.kmeans import _cuml_available, assign, fit_kmeans  # noqa: E402
-from relabelgan.relabel import match_clusters, relabel  # noqa: E402
+from relabelgan.kmeans import _cuml_available, assign, fit_kmeans, match_clusters  # noqa: E402
+from relabelgan.torch_labels import dataset_round  # noqa: E402
 from relabelgan.train import train_phase  # noqa: E402
+from workflow_benchmarks import report as workflow_report  # noqa: E402  (beside this script)
 
 BIN = Path(sys.executable).parent
 
@@ -206,7 +211,7 @@ def training(quick: bool, tmp: Path) -> dict:
         work = tmp / re.sub(r"\W+", "_", case.name)
         work.mkdir(parents=True, exist_ok=True)
         init_model(spec, str(work / "m0.pt"))
-        relabel(spec, 0, str(work / "l0.h5"))
+        dataset_round(spec, str(work / "l0.h5"))
         train_phase(spec, 1, str(work / "m0.pt"), str(work / "l0.h5"), str(work / "m1.pt"),
                     str(work / "log.csv"), str(work / "s.png"))
         ours = loop_its(work / "log.csv")
@@ -432,7 +437,12 @@ def overhead(quick: bool, trained: dict, extracted: dict, hdf: dict, smk: dict, 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run whose numbers mean nothing")
+    parser.add_argument("--workflow", type=Path, metavar="RESULTS",
+                        help="only: job-seconds per rule of a finished workflow run (its benchmark files)")
     args = parser.parse_args(argv)
+    if args.workflow:
+        print(workflow_report(args.workflow))
+        return
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="relabelgan-bench-") as tmp_name:
         tmp = Path(tmp_name)

@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 
 from relabelgan.artifacts import LabelRound
-from relabelgan.kmeans import assign, fit_kmeans
-from relabelgan.relabel import cluster_round, match_clusters, warm_start_centroids
+from relabelgan.kmeans import assign, cluster_round, fit_kmeans, match_clusters, warm_start_centroids
 
 
 def blobs(k=5, per=60, dim=4, seed=0, spread=0.05):

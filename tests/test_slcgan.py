@@ -202,7 +202,7 @@ def test_resume_restores_c_and_its_optimizer(tmp_path):
     from relabelgan.config import load_config, run_spec
     from relabelgan.extract import extract_features
     from relabelgan.init import init_model
-    from relabelgan.relabel import relabel
+    from relabelgan.torch_labels import clusterer_round
     from relabelgan.train import train_phase
 
     cfg_path = write_config(tmp_path, _tiny_slc_config(iters_per_phase=8, snapshot_every=4, log_every=4))
@@ -211,7 +211,7 @@ def test_resume_restores_c_and_its_optimizer(tmp_path):
     model, feats, labels = str(r0 / "model.pt"), str(r0 / "features.h5"), str(r0 / "labels.h5")
     init_model(spec, model)
     extract_features(spec, 0, model, feats)
-    relabel(spec, 0, labels, feats, None, model)
+    clusterer_round(spec, 0, labels, feats, None, model)
 
     def train(s: dict, out) -> dict:
         train_phase(s, 1, model, labels, str(out / "model.pt"), str(out / "log.csv"), str(out / "s.png"))

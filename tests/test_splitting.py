@@ -17,7 +17,9 @@ from relabelgan.config import read_spec
 from relabelgan.losses import WGANGPLoss
 from relabelgan.networks import build_networks, network_arch
 from relabelgan.relabel import relabel
-from relabelgan.splitting import grow_checkpoint, split_classes, tree_from_rounds
+from relabelgan.splitting import split_classes
+from relabelgan.surgery import grow_checkpoint, tree_from_rounds
+from relabelgan.torch_labels import dataset_round
 
 KMEANS = {"backend": "sklearn", "n_init": 2, "max_iter": 100, "subset": 10000}
 
@@ -155,7 +157,7 @@ def test_supervised_schedule_splits_once(run_spec_file, tmp_path):
     cfg["runs"] = {"digits-sup": {"dataset": "digits", "method": "splitting", "schedule": "supervised",
                                   "split_rounds": [1], "split_threshold": 100}}
     spec = read_spec(run_spec_file(cfg, "digits-sup"))
-    r0 = relabel(spec, 0, str(tmp_path / "l0.h5"))
+    r0 = dataset_round(spec, str(tmp_path / "l0.h5"))
     assert r0.k == 10 and np.all(r0.parent == -1)
     rng = np.random.default_rng(0)
     n = len(r0.labels)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Callable
 
 import yaml
@@ -54,9 +55,22 @@ def cmd_extract(a: argparse.Namespace) -> None:
 
 
 def cmd_relabel(a: argparse.Namespace) -> None:
-    from .relabel import relabel
+    from .methods import get_method
+    from .relabel import label_source, relabel
 
-    result = relabel(_spec(a.spec), a.round, a.out, a.features, a.previous, a.model)
+    spec = _spec(a.spec)
+    source = label_source(get_method(spec["method"]), spec, a.round)
+    # Only labels read from the dataset or from slcgan's network need torch; k-means rounds run without it.
+    if source == "dataset":
+        from .torch_labels import dataset_round
+
+        result = dataset_round(spec, a.out)
+    elif source == "clusterer":
+        from .torch_labels import clusterer_round
+
+        result = clusterer_round(spec, a.round, a.out, a.features, a.previous, a.model)
+    else:
+        result = relabel(spec, a.round, a.out, a.features, a.previous)
     print(f"round {a.round}: k={result.k} sizes={result.sizes.tolist()}")
 
 
@@ -109,7 +123,11 @@ def cmd_audit(a: argparse.Namespace) -> None:
 def cmd_lineage(a: argparse.Namespace) -> None:
     from .lineage import lineage_figures
 
-    lineage_figures(_spec(a.spec), a.labels, a.model, a.out_dir)
+    rounds = lineage_figures(a.labels, a.out_dir)
+    # The real-vs-generated grid needs the model: torch is imported only now, after the other four figures.
+    from .lineage_clusters import clusters_figure, trained_labels
+
+    clusters_figure(_spec(a.spec), trained_labels(rounds, a.model), a.model, str(Path(a.out_dir) / "clusters.png"))
 
 
 def cmd_tables(a: argparse.Namespace) -> None:
@@ -120,7 +138,7 @@ def cmd_tables(a: argparse.Namespace) -> None:
 
 
 def cmd_gather(a: argparse.Namespace) -> None:
-    from .evaluate import gather_metrics
+    from .tidy import gather_metrics
 
     gather_metrics(a.inputs, a.out)
 
@@ -214,7 +232,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     from .artifacts import ArtifactError
     from .config import ConfigError
-    from .datasets import DatasetError
+    from .errors import DatasetError
 
     args = build_parser().parse_args(argv)
     try:

@@ -15,9 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-
-class DatasetError(FileNotFoundError):
-    """A dataset's files are missing or malformed; the message names the path and what to do."""
+from .errors import DatasetError  # defined torch-free so the CLI can catch it; raised here
 
 
 @dataclass

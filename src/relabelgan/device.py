@@ -1,10 +1,12 @@
-"""Where tensors live and how the run's seed reaches every random choice."""
+"""Where tensors live (CPU or CUDA). ``derive_seed`` lives in seeding.py (torch-free) and is re-exported here."""
 
 from __future__ import annotations
 
-import hashlib
-
 import torch
+
+from .seeding import derive_seed
+
+__all__ = ["derive_seed", "pick_device"]
 
 
 def pick_device(spec: dict) -> torch.device:
@@ -15,9 +17,3 @@ def pick_device(spec: dict) -> torch.device:
     if want == "cpu" or not torch.cuda.is_available():
         return torch.device("cpu")
     return torch.device("cuda")
-
-
-def derive_seed(seed: int, *parts: object) -> int:
-    """A stable 63-bit seed for one purpose (e.g. ``derive_seed(seed, 'train', 3)``)."""
-    text = ":".join([str(seed), *map(str, parts)])
-    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big") >> 1

@@ -11,7 +11,7 @@ import sys
 
 import pandas as pd
 
-from .artifacts import atomic_path, read_labels
+from .artifacts import read_labels
 from .checkpoint import load_checkpoint, load_networks
 from .clustering import clustering_metrics
 from .datasets import load_dataset
@@ -21,24 +21,13 @@ from .evaluator import evaluator_metrics, load_evaluator
 from .inception_metrics import inception_metrics
 from .metrics2d import MMD_SAMPLES, mixture_metrics, spread_ratio, subsampled_mmd2
 from .nearest import nearest_neighbour_metrics
+from .progress import Stages
 from .samples import class_weights, generate
-
-COLUMNS = ["run", "dataset", "method", "seed", "round", "metric", "value"]
+from .tidy import metric_rows, write_csv
 
 
 def _protocol(n: int) -> str:
     return f"{n // 1000}k" if n % 1000 == 0 else str(n)
-
-
-def _rows(spec: dict, rnd: int, values: dict[str, float]) -> pd.DataFrame:
-    return pd.DataFrame(
-        [
-            {"run": spec["name"], "dataset": spec["dataset"], "method": spec["method"], "seed": spec["seed"],
-             "round": rnd, "metric": k, "value": v}
-            for k, v in values.items()
-        ],
-        columns=COLUMNS,
-    )
 
 
 def _generator(model: str, device):
@@ -71,9 +60,11 @@ def evaluate_round(
     n = spec["eval_samples"]
     tag = _protocol(n)
     labels = read_labels(labels_path, n_samples=len(data)) if labels_path else None
+    stages = Stages(f"evaluate round {rnd}")  # one log line per stage: where a long evaluation is
     if data.means is not None or evaluator_path or data.is_image:
         G, state = _generator(model, device)
         x, y_gen = generate(G, n, state["arch"]["z_dim"], class_weights(state), derive_seed(spec["seed"], "eval", rnd), device)
+        stages.done(f"{n:,} samples generated")
         if data.means is not None:
             values.update({f"{k}_{tag}": v for k, v in mixture_metrics(x, data.means, data.std).items()})
             values.update(_distribution_metrics(spec, rnd, x, data))
@@ -90,7 +81,8 @@ def evaluate_round(
     if labels is not None and data.y is not None:
         truth = data.y.numpy()[labels.sample_index]
         values.update({f"labels_{k}": v for k, v in clustering_metrics(labels.labels, truth).items()})
-    frame = _rows(spec, rnd, values)
+    stages.done(f"{len(values)} metrics computed")
+    frame = metric_rows(spec, rnd, values)
     write_csv(frame, out)
     return frame
 
@@ -114,21 +106,6 @@ def evaluate_final(spec: dict, rnd: int, model: str, out: str) -> pd.DataFrame:
         tag = _protocol(n_fid)
         # Against the whole training set, hence the _train suffix (StyleGAN's fid50k_train naming).
         values.update({f"fid{tag}_train" if k == "fid" else f"{k}{tag}": v for k, v in metrics.items()})
-    frame = _rows(spec, rnd, values)
-    write_csv(frame, out)
-    return frame
-
-
-def write_csv(frame: pd.DataFrame, out: str) -> None:
-    """Write a CSV atomically."""
-    with atomic_path(out) as tmp:
-        frame.to_csv(tmp, index=False)
-
-
-def gather_metrics(inputs: list[str], out: str) -> pd.DataFrame:
-    """Concatenate per-round metric files into one tidy table."""
-    frames = [pd.read_csv(p) for p in inputs]
-    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)
-    frame = frame.sort_values(["dataset", "run", "seed", "round", "metric"], kind="stable")
+    frame = metric_rows(spec, rnd, values)
     write_csv(frame, out)
     return frame

@@ -17,6 +17,7 @@ from .datasets import load_dataset
 from .device import pick_device
 from .methods import get_method
 from .networks import Discriminator
+from .progress import track_rows
 
 
 @torch.no_grad()
@@ -53,7 +54,8 @@ def extract_features(spec: dict, rnd: int, model: str, out: str) -> None:
     dim = int(net.features(to_layout(data.x[:1].to(device), plan)).shape[1])
     write_features(
         out,
-        feature_blocks(net, data.x, spec["extract_batch"], device, plan),
+        track_rows(feature_blocks(net, data.x, spec["extract_batch"], device, plan), f"extract round {rnd}", len(data),
+                   spec["progress_every"], unit="samples"),
         n=len(data),
         dim=dim,
         sample_index=np.arange(len(data)),

@@ -1,7 +1,9 @@
-"""k-means through a maintained library: cuML on a GPU when it imports, else scikit-learn.
+"""k-means through a maintained library (cuML on a GPU when it imports, else scikit-learn), and
+one relabeling round built on it: fit on a seeded subset, assign every row, warm-start from the
+previous round's clusters and match new cluster ids to old ones (Hungarian method).
 
 ``n_init`` and the seed are always explicit, so the same features and seed give the same
-centroids on the same backend.
+centroids on the same backend. Needs no torch (relabel and splitting run without it).
 """
 
 from __future__ import annotations
@@ -9,6 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from .artifacts import LabelRound
+from .clustering import contingency
+from .seeding import derive_seed
 
 BACKENDS = ("auto", "sklearn", "cuml")
 
@@ -21,15 +28,14 @@ class KMeansResult:
 
 
 def _cuml_available() -> bool:
+    """cuML imports and sees a CUDA device (asked through CuPy, which cuML brings: no torch here)."""
     try:
-        import torch
-
-        if not torch.cuda.is_available():
-            return False
+        import cupy
         import cuml  # noqa: F401
+
+        return cupy.cuda.runtime.getDeviceCount() > 0
     except Exception:
         return False
-    return True
 
 
 def pick_backend(name: str) -> str:
@@ -81,3 +87,94 @@ def assign(x: np.ndarray, centroids: np.ndarray, chunk: int = 65536) -> np.ndarr
         block = np.asarray(x[i : i + chunk], dtype=np.float32)
         out[i : i + chunk] = np.argmin(c_sq[None, :] - 2.0 * block @ c.T, axis=1)
     return out
+
+
+# ----------------------------------------------------------------------------- one relabeling round
+
+
+def match_clusters(old: np.ndarray, new: np.ndarray, k: int) -> tuple[np.ndarray, int]:
+    """Hungarian matching of new clusters to old ones.
+
+    Cost of giving new cluster j the id of old cluster i = samples of old cluster i missing
+    from new cluster j. Returns ``perm`` with ``perm[j]`` = the id new cluster j takes, and
+    the total cost of that matching.
+    """
+    both = contingency(old, new, k, k)
+    cost = both.sum(1, keepdims=True) - both
+    rows, cols = linear_sum_assignment(cost)
+    perm = np.empty(k, dtype=np.int64)
+    perm[cols] = rows
+    return perm, int(cost[rows, cols].sum())
+
+
+def cluster_means(features: np.ndarray, labels: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(k, D) float64 means of each cluster's members (zeros for an empty cluster) and the (k,) counts."""
+    sums = np.zeros((k, features.shape[1]), dtype=np.float64)
+    np.add.at(sums, labels, features)
+    counts = np.bincount(labels, minlength=k)
+    return sums / np.maximum(counts, 1)[:, None], counts
+
+
+def warm_start_centroids(features: np.ndarray, old_labels: np.ndarray, k: int, seed: int) -> np.ndarray:
+    """Means of the previous clusters' members in the new feature space.
+
+    A previous cluster with no members (possible after subsetting) starts at a seeded random sample.
+    """
+    centroids, counts = cluster_means(features, old_labels, k)
+    empty = np.flatnonzero(counts == 0)
+    if len(empty):
+        rng = np.random.default_rng(seed)
+        centroids[empty] = features[rng.choice(len(features), size=len(empty), replace=False)]
+    return centroids.astype(np.float32)
+
+
+def _fit_subset(features: np.ndarray, n_subset: int, seed: int) -> np.ndarray:
+    if len(features) <= n_subset:
+        return np.arange(len(features))
+    return np.sort(np.random.default_rng(seed).choice(len(features), size=n_subset, replace=False))
+
+
+def cluster_round(
+    features: np.ndarray,
+    k: int,
+    seed: int,
+    kmeans: dict,
+    previous: LabelRound | None = None,
+    init: str = "warm",
+    match: str = "hungarian",
+) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Cluster ``features`` into k classes; return (labels, centroids, attrs).
+
+    Centroids are fitted on a seeded subset of ``kmeans['subset']`` rows, then every row is
+    assigned to its nearest centroid.
+    """
+    fit_rows = _fit_subset(features, kmeans["subset"], derive_seed(seed, "subset"))
+    start = None
+    if previous is not None and init == "warm":
+        start = warm_start_centroids(features, previous.labels, k, derive_seed(seed, "empty"))
+    result = fit_kmeans(
+        features[fit_rows],
+        k,
+        seed=derive_seed(seed, "kmeans"),
+        init=start,
+        n_init=kmeans["n_init"],
+        max_iter=kmeans["max_iter"],
+        backend=kmeans["backend"],
+    )
+    labels = assign(features, result.centroids)
+    centroids = result.centroids
+    match_cost = -1
+    if previous is not None and match == "hungarian":
+        perm, match_cost = match_clusters(previous.labels, labels, k)
+        labels = perm[labels]
+        reordered = np.empty_like(centroids)
+        reordered[perm] = centroids
+        centroids = reordered
+    attrs = {
+        "inertia": result.inertia,
+        "backend": result.backend,
+        "match_cost": match_cost,
+        "init": init if previous is not None else "kmeanspp",
+        "match": match,
+    }
+    return labels, centroids, attrs

@@ -6,8 +6,10 @@ This is the registry every stage looks up by ``spec['method']``; docs/methods.md
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from .datasets import Dataset
+if TYPE_CHECKING:  # annotation only: the registry is read by torch-free steps (relabel, the Snakefile)
+    from .datasets import Dataset
 
 
 @dataclass(frozen=True)

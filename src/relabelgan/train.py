@@ -26,8 +26,9 @@ from .datasets import load_dataset
 from .device import derive_seed, pick_device
 from .losses import OwnsNetworks, make_loss
 from .methods import get_method
+from .progress import Progress
 from .samples import save_sample_figure
-from .splitting import grow_checkpoint
+from .surgery import grow_checkpoint
 
 SIGTERM_EXIT = 143
 RESUME_NAME = "resume.pt"
@@ -70,6 +71,13 @@ def _lr_factor(spec: dict, global_iter: int) -> float:
         total = spec["rounds"] * spec["iters_per_phase"]
         return max(0.0, 1.0 - global_iter / total)
     return 1.0
+
+
+def _set_lr(optimizers: tuple[tuple[torch.optim.Optimizer, float], ...], factor: float) -> None:
+    """Each optimizer's learning rate = its base rate x ``factor`` (linear decay: see _lr_factor)."""
+    for opt, base in optimizers:
+        for group in opt.param_groups:
+            group["lr"] = base * factor
 
 
 def train_phase(
@@ -176,16 +184,14 @@ def train_phase(
     G.train()
     D.train()
     t0 = time.perf_counter()
-    with _Preempted() as preempt:
+    progress = Progress(f"phase {rnd}", spec["iters_per_phase"], done, spec["progress_every"])
+    with _Preempted() as preempt, progress:
         for it in range(done, spec["iters_per_phase"]):
             if preempt.requested:
                 save_checkpoint(resume_path, {**snapshot_state(it), "phase_iter": it, "inputs": inputs, "log": log_rows})
                 print(f"SIGTERM: snapshot written to {resume_path} at iteration {it}; exiting", flush=True)
                 raise SystemExit(SIGTERM_EXIT)
-            factor = _lr_factor(spec, first_iter + it)
-            for opt, base in ((opt_G, spec_lr[0]), (opt_D, spec_lr[1]), *extra_opts):
-                for group in opt.param_groups:
-                    group["lr"] = base * factor
+            _set_lr(((opt_G, spec_lr[0]), (opt_D, spec_lr[1]), *extra_opts), _lr_factor(spec, first_iter + it))
             for _ in range(spec["d_steps"]):
                 real, y_real = draw()
                 z = torch.randn(bs, z_dim, device=device, generator=gen)
@@ -227,6 +233,7 @@ def train_phase(
                 save_checkpoint(
                     resume_path, {**snapshot_state(it + 1), "phase_iter": it + 1, "inputs": inputs, "log": log_rows}
                 )
+            progress.update(it + 1, log_rows[-1] if log_rows else {})
 
     final = snapshot_state(spec["iters_per_phase"])
     final["provenance"] = {

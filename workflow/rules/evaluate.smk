@@ -17,7 +17,7 @@ rule train_evaluator:
     log:
         results_path("logs/train_evaluator_{dataset}.log"),
     benchmark:
-        results_path("benchmarks/train_evaluator_{dataset}.tsv")
+        results_path("benchmarks/train_evaluator/{dataset}.tsv")
     conda:
         "../../envs/torch.yaml"
     threads: CPU["threads"]
@@ -84,6 +84,8 @@ rule gather_metrics:
         results_path("metrics.csv"),
     log:
         results_path("logs/gather_metrics.log"),
+    benchmark:
+        results_path("benchmarks/gather_metrics.tsv")
     conda:
         "../../envs/report.yaml"
     localrule: True

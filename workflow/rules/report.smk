@@ -13,6 +13,8 @@ rule metrics_figure:
         ),
     log:
         results_path("logs/metrics_figure_{dataset}.log"),
+    benchmark:
+        results_path("benchmarks/metrics_figure/{dataset}.tsv")
     conda:
         "../../envs/report.yaml"
     localrule: True
@@ -112,6 +114,8 @@ rule comparison_table:
         evaluator=lambda w, input: f"--evaluator-report {input.evaluator}" if "evaluator" in input.keys() else "",
     log:
         results_path("logs/comparison_table_{dataset}.log"),
+    benchmark:
+        results_path("benchmarks/comparison_table/{dataset}.tsv")
     conda:
         "../../envs/report.yaml"
     localrule: True

@@ -8,6 +8,8 @@ rule resolve:
         spec=spec_json,
     log:
         log_path("resolve.log"),
+    benchmark:
+        bench_path("resolve.tsv")
     conda:
         "../../envs/torch.yaml"
     localrule: True
