@@ -19,6 +19,7 @@ from relabelgan.networks import build_networks, network_arch
 from relabelgan.slcgan import (
     SlcGANLoss,
     augment,
+    balance_loss,
     consistency_loss,
     hinge_terms,
     load_clusterer,
@@ -32,7 +33,7 @@ SLC = {"dataset": "grid", "method": "slcgan", "k": 9, "d_steps": 2}
 def _spec(shape=(2,), k=4, **slc) -> dict:
     return {
         "z_dim": 2, "embed_dim": 4, "width": 8, "lr_c": 1e-3, "betas": [0.5, 0.999], "arch": "auto",
-        "slcgan": {"adv_weight": 1.0, "mi_weight": 1.0, "aug_weight": 1.0, "feature_dim": 16,
+        "slcgan": {"adv_weight": 1.0, "mi_weight": 1.0, "aug_weight": 1.0, "balance_weight": 2.0, "feature_dim": 16,
                    "jitter_2d": 0.05, "flip": True, "crop_pad": 1, "jitter": 0.4, **slc},
         "_shape": shape, "_k": k,
     }
@@ -114,7 +115,8 @@ def test_d_loss_does_not_touch_c_and_c_loss_does_not_touch_d():
     c_loss.backward()
     assert all(p.grad is None for p in D.parameters())
     assert all(p.grad is not None for p in loss.C.parameters())
-    assert float(c_stats["c_adv"]) * loss.adv_weight + float(c_stats["c_aug"]) * loss.aug_weight == pytest.approx(c_loss.item(), rel=1e-5)
+    parts = {"c_adv": loss.adv_weight, "c_aug": loss.aug_weight, "c_balance": loss.balance_weight}
+    assert sum(float(c_stats[key]) * w for key, w in parts.items()) == pytest.approx(c_loss.item(), rel=1e-5)
 
 
 def test_consistency_loss_for_identical_views_is_the_entropy():
@@ -129,6 +131,38 @@ def test_consistency_loss_for_identical_views_is_the_entropy():
     # Cross-entropy with a given target p: identical views are the minimum over the other view.
     other = torch.tensor([[1.0, 0.0], [2.0, 0.0]])
     assert consistency_loss(logits, logits).item() <= consistency_loss(other, logits).item()
+
+
+def test_balance_loss_is_zero_for_an_even_batch_and_log_k_for_one_cluster():
+    sure = 50 * torch.eye(4)
+    assert balance_loss(sure).item() == pytest.approx(0.0, abs=1e-6)
+    assert balance_loss(torch.zeros(6, 4)).item() == pytest.approx(0.0, abs=1e-6)  # p uniform per sample
+    assert balance_loss(sure[[0, 0, 0]]).item() == pytest.approx(math.log(4), rel=1e-6)
+    # Clusters 0, 0, 1, 2: p_mean = (1/2, 1/4, 1/4, 0), KL = 1/2 log 2.
+    assert balance_loss(sure[[0, 0, 1, 2]]).item() == pytest.approx(0.5 * math.log(2), rel=1e-6)
+
+
+@pytest.mark.parametrize("balance_weight, direction", [(0.0, -1), (1.0, 0), (2.0, 1)])
+def test_c_loss_at_a_constant_assignment_pushes_toward_balance_only_with_enough_balance_weight(balance_weight, direction):
+    """The collapse of docs/slcgan.md ("Why C collapsed") in one gradient.
+
+    C's multiple-view loss (eq. 5) is H(p) when C ignores its input, so on its own it drives a
+    constant C further into its favourite cluster; KL(p_mean || uniform) = log k - H(p) there,
+    so the two cancel at equal weights and only balance_weight > aug_weight lowers the favourite
+    cluster's logit (the bias gradient's sign). adv_weight 0 isolates the two terms from D.
+    """
+    G, D, loss = _built(_spec(k=4, adv_weight=0.0, aug_weight=1.0, balance_weight=balance_weight))
+    with torch.no_grad():  # C prefers cluster 0 for every input
+        loss.C.head.weight.zero_()
+        loss.C.head.bias.copy_(torch.tensor([3.0, 0.0, 0.0, 0.0]))
+    c_loss, stats = loss.extra_loss(G, D, torch.randn(32, 2), torch.Generator().manual_seed(0))
+    assert float(stats["c_clusters_in_batch"]) == 1 and float(stats["c_balance"]) > 0.5
+    c_loss.backward()
+    favourite = loss.C.head.bias.grad[0].item()  # gradient descent moves the logit by -grad
+    if direction == 0:
+        assert favourite == pytest.approx(0.0, abs=1e-6)
+    else:
+        assert favourite * direction > 0.05
 
 
 def test_augmentation_is_seeded_keeps_range_and_is_identity_at_zero_strength():

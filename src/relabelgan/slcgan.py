@@ -11,10 +11,12 @@ discriminator D (paper eq. 3, Algorithm 1):
   gradient from it (the paper trains eq. 4 for G only).
 - C (``extra_loss``, once per G step): the joint score of real pairs, s_r (C moves its
   labels so that D takes real pairs for fake), plus the multiple-view loss (eq. 5):
-  -sum_c q_c log p_c with p = softmax C(x), q = softmax C(T(x)), T a random augmentation.
+  -sum_c q_c log p_c with p = softmax C(x), q = softmax C(T(x)), T a random augmentation,
+  plus (not in the paper, off by default) KL(p_mean || uniform) of C's batch-average
+  prediction, studied against C's collapse to one cluster (docs/slcgan.md, "Why C collapsed").
 
-The three terms are weighted by ``slcgan.adv_weight``, ``mi_weight``, ``aug_weight``
-(lambda_1..3 of eq. 6). C lives in the checkpoint's ``extra`` entry as plain state dicts;
+The terms are weighted by ``slcgan.adv_weight``, ``mi_weight``, ``aug_weight`` (lambda_1..3
+of eq. 6) and ``balance_weight``. C lives in the checkpoint's ``extra`` entry as plain state dicts;
 at the end of a phase the workflow exports argmax C(x) as labels.h5 and C's penultimate
 features as features.h5 (see :func:`load_clusterer`, :func:`cluster_labels`).
 docs/slcgan.md describes the choices made where the paper is silent.
@@ -23,6 +25,7 @@ docs/slcgan.md describes the choices made where the paper is silent.
 from __future__ import annotations
 
 import contextlib
+import math
 from typing import Iterator
 
 import numpy as np
@@ -68,6 +71,19 @@ def hinge_terms(u_r: torch.Tensor, s_r: torch.Tensor, u_f: torch.Tensor, s_f: to
 def mutual_information_loss(logits_fake: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
     """Eq. 4: E[-log p(y = c | G(z, c))] from C's raw logits on the fakes (no softmax first)."""
     return F.cross_entropy(logits_fake, c)
+
+
+def balance_loss(logits: torch.Tensor) -> torch.Tensor:
+    """KL(p_mean || uniform) = log k - H(p_mean) of C's batch-average prediction p_mean = mean_i softmax C(x_i).
+
+    Zero when the batch is spread evenly over the k clusters, log k when every sample goes to
+    one cluster. Not in the paper, which relies on the adversarial term alone to make C match
+    the uniform p_c; on digits that fails (docs/slcgan.md, "Why C collapsed"). With eq. 5 it
+    gives C IMSAT's loss (the paper's ref. [19]): view consistency plus marginal entropy H(p_mean).
+    """
+    p_mean = logits.softmax(1).mean(0)
+    log_uniform = torch.full_like(p_mean, -math.log(p_mean.numel()))
+    return F.kl_div(log_uniform, p_mean, reduction="sum")
 
 
 def consistency_loss(logits: torch.Tensor, logits_aug: torch.Tensor) -> torch.Tensor:
@@ -151,6 +167,7 @@ class SlcGANLoss:
         self.adv_weight = float(cfg["adv_weight"])
         self.mi_weight = float(cfg["mi_weight"])
         self.aug_weight = float(cfg["aug_weight"])
+        self.balance_weight = float(cfg["balance_weight"])
         self.augmentation = {key: cfg[key] for key in ("jitter_2d", "flip", "crop_pad", "jitter")}
         self.feature_dim = int(cfg["feature_dim"])
         self.width = int(spec["width"])
@@ -193,10 +210,12 @@ class SlcGANLoss:
             _, s_r = unary_and_joint(D, real, logits.softmax(1))
         adv = s_r.mean()
         aug = consistency_loss(logits, logits_aug)
-        loss = self.adv_weight * adv + self.aug_weight * aug
+        balance = balance_loss(logits)
+        loss = self.adv_weight * adv + self.aug_weight * aug + self.balance_weight * balance
         # Stats stay tensors: the loop reads them only when it logs, saving a device sync per step.
         used = torch.bincount(logits.detach().argmax(1), minlength=self.C.n_classes).gt(0).sum()
-        return loss, {"c_adv": adv.detach(), "c_aug": aug.detach(), "c_clusters_in_batch": used}
+        stats = {"c_adv": adv.detach(), "c_aug": aug.detach(), "c_balance": balance.detach(), "c_clusters_in_batch": used}
+        return loss, stats
 
     # -- GAN losses
 
