@@ -120,8 +120,11 @@ def _seeds_text(frame: pd.DataFrame, run: str) -> str:
 
 
 def _our_cells(summary: pd.DataFrame, run: str) -> list[str]:
+    """One run's cells in METRICS order; "–" where the metric is missing or undefined (NaN, e.g. no HQ sample)."""
     cells = summary[summary["run"] == run].set_index("metric")
-    return [format_mean_se(cells.loc[m, "mean"], cells.loc[m, "se"]) if m in cells.index else "–" for m, _ in METRICS]
+    present = [m in cells.index and pd.notna(cells.loc[m, "mean"]) for m, _ in METRICS]
+    return [format_mean_se(cells.loc[m, "mean"], cells.loc[m, "se"]) if ok else "–"
+            for (m, _), ok in zip(METRICS, present)]
 
 
 def table1_section(frame: pd.DataFrame) -> str:

@@ -52,7 +52,8 @@ def test_collect_then_build_fills_the_tables_and_keeps_the_prose(tmp_path):
         _fake_run(results, "ring-selfcond", seed, 2, {"modes_50k": 8.0, "hq_box_pct_50k": 99.0 + seed,
                                                       "reverse_kl_50k": rkl, "spread_ratio_50k": 0.9,
                                                       "mmd2_rbf_2k": 0.0001})
-    _fake_run(results, "grid-uncond", 0, 2, {"modes_50k": 20.0, "hq_box_pct_50k": 90.0, "reverse_kl_50k": 0.5})
+    _fake_run(results, "grid-uncond", 0, 2, {"modes_50k": 20.0, "hq_box_pct_50k": 90.0, "reverse_kl_50k": 0.5,
+                                             "spread_ratio_50k": float("nan")})  # NaN: no HQ sample
     _fake_run(results, "grid-selfcond", 0, 2, {"modes_50k": 25.0}, done=1)  # unfinished: not collected
 
     out = _run("collect", str(results), "--to", str(docs / "results" / "paper-2d"))
