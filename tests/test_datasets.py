@@ -60,6 +60,16 @@ def test_stl10_is_resized_to_48(tmp_path):
     assert d.y.tolist() == [0, 9]
 
 
+def test_stl10_unlabeled_subset_has_no_labels_and_keeps_the_orientation(tmp_path):
+    images = np.random.default_rng(1).integers(0, 256, (3, 3, 96, 96)).astype(np.uint8)
+    images.tofile(tmp_path / "unlabeled_X.bin")  # stored column-major, as the release does
+    d = load_dataset({"kind": "stl10", "path": str(tmp_path), "subset": "unlabeled", "resolution": 96})
+    assert d.x.shape == (3, 3, 96, 96) and d.y is None and d.n_classes == 1
+    np.testing.assert_allclose(d.x[2, 1, 5, 7].item(), images[2, 1, 7, 5] / 127.5 - 1, atol=1e-6)
+    with pytest.raises(DatasetError, match="train_X.bin not found"):
+        load_dataset({"kind": "stl10", "path": str(tmp_path)})
+
+
 def test_imagefolder(tmp_path):
     for c, colour in (("cats", (255, 0, 0)), ("dogs", (0, 0, 255))):
         (tmp_path / c).mkdir()

