@@ -27,10 +27,9 @@ import yaml
 
 from relabelgan.artifacts import atomic_path
 from relabelgan.tables import final_round, format_mean_se, summarise
+from relabelgan.tidy import COLUMNS
 
 REPO = Path(__file__).resolve().parents[1]
-# The tidy columns of relabelgan.evaluate.COLUMNS (that module imports torch, this script must not).
-COLUMNS = ["run", "dataset", "method", "seed", "round", "metric", "value"]
 
 # Liu et al., "Diverse Image Generation via Self-Conditioned GANs" (CVPR 2020), Table 1, copied from
 # shared/papers/003 as printed: mean ± standard error over ten trials.
