@@ -1,0 +1,28 @@
+"""Final-round 2D metrics with G sampled in eval mode (running BN stats) vs train mode (batch-of-100 stats).
+
+    python scripts/bn_mode_2d.py results/paper-2d
+
+Used for docs/results.md ("Over-sharp samples"); the rounds' metrics.csv use eval mode.
+"""
+import sys
+import yaml, numpy as np, torch
+from relabelgan.checkpoint import load_checkpoint, load_networks
+from relabelgan.datasets import load_dataset
+from relabelgan.samples import class_weights
+from relabelgan.metrics2d import mixture_metrics, spread_ratio, subsampled_mmd2
+for run in ("ring-selfcond", "grid-selfcond"):
+    for s in (0, 1, 2):
+        d = f"{sys.argv[1]}/{run}/seed{s}"
+        spec = yaml.safe_load(open(f"{d}/run.yaml")); data = load_dataset(spec["dataset_spec"], spec["dataset"])
+        st = load_checkpoint(f"{d}/round_04/model.pt"); G, _ = load_networks(st, "cpu")
+        g = torch.Generator().manual_seed(0)
+        y = torch.multinomial(class_weights(st), 50000, replacement=True, generator=g)
+        z = torch.randn(50000, st["arch"]["z_dim"], generator=g)
+        for mode in ("eval", "train"):
+            G.train(mode == "train")
+            with torch.no_grad():
+                x = torch.cat([G(z[i:i + 100], y[i:i + 100]) for i in range(0, 50000, 100)]).double()
+            m = mixture_metrics(x, data.means, data.std)
+            xn, real, mu = x.numpy(), data.x.double().numpy(), data.means.double().numpy()
+            print(run, s, mode, f"modes {m['modes']:.0f} hq_box {m['hq_box_pct']:.2f} rkl {m['reverse_kl']:.5f} "
+                  f"spread {spread_ratio(xn, real, mu, data.std):.3f} mmd2 {subsampled_mmd2(xn, real, data.std, 2000, 0):.5f}")
