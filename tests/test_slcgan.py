@@ -20,6 +20,7 @@ from relabelgan.slcgan import (
     SlcGANLoss,
     augment,
     balance_loss,
+    cluster_labels,
     consistency_loss,
     hinge_terms,
     load_clusterer,
@@ -33,7 +34,7 @@ SLC = {"dataset": "grid", "method": "slcgan", "k": 9, "d_steps": 2}
 def _spec(shape=(2,), k=4, **slc) -> dict:
     return {
         "z_dim": 2, "embed_dim": 4, "width": 8, "lr_c": 1e-3, "betas": [0.5, 0.999], "arch": "auto",
-        "slcgan": {"adv_weight": 1.0, "mi_weight": 1.0, "aug_weight": 1.0, "balance_weight": 2.0, "feature_dim": 16,
+        "slcgan": {"adv_weight": 1.0, "mi_weight": 1.0, "aug_weight": 1.0, "balance_weight": 2.0, "feature_dim": 16, "c_norm": "none",
                    "jitter_2d": 0.05, "flip": True, "crop_pad": 1, "jitter": 0.4, **slc},
         "_shape": shape, "_k": k,
     }
@@ -163,6 +164,19 @@ def test_c_loss_at_a_constant_assignment_pushes_toward_balance_only_with_enough_
         assert favourite == pytest.approx(0.0, abs=1e-6)
     else:
         assert favourite * direction > 0.05
+
+
+def test_batchnorm_in_c_learns_from_reals_only_and_its_labels_do_not_depend_on_the_batch():
+    G, D, loss = _built(_spec(k=4, c_norm="batch"))
+    bn = loss.C.penultimate[1]
+    assert isinstance(bn, torch.nn.BatchNorm1d)
+    before = bn.running_mean.clone()
+    loss.g_loss(G, D, torch.randn(8, 2), torch.randint(4, (8,)))  # C sees fakes in eval mode
+    assert torch.equal(bn.running_mean, before) and loss.C.training
+    loss.extra_loss(G, D, torch.randn(8, 2), torch.Generator().manual_seed(0))
+    assert not torch.equal(bn.running_mean, before)
+    x = torch.randn(20, 2)
+    assert np.array_equal(cluster_labels(loss.C, x, 20, "cpu"), cluster_labels(loss.C, x, 3, "cpu"))
 
 
 def test_augmentation_is_seeded_keeps_range_and_is_identity_at_zero_strength():

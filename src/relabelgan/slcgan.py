@@ -170,6 +170,7 @@ class SlcGANLoss:
         self.balance_weight = float(cfg["balance_weight"])
         self.augmentation = {key: cfg[key] for key in ("jitter_2d", "flip", "crop_pad", "jitter")}
         self.feature_dim = int(cfg["feature_dim"])
+        self.c_norm = str(cfg["c_norm"])
         self.width = int(spec["width"])
         self.lr_c = float(spec["lr_c"])
         self.betas = tuple(spec["betas"])
@@ -181,7 +182,7 @@ class SlcGANLoss:
 
     def init_extra(self, arch: dict, seed: int) -> dict:
         """Round 0: a freshly initialised C for the run's (G, D) architecture record, seeded."""
-        c_arch = clusterer_arch(arch["data_shape"], arch["n_classes"], self.width, self.feature_dim)
+        c_arch = clusterer_arch(arch["data_shape"], arch["n_classes"], self.width, self.feature_dim, self.c_norm)
         torch.manual_seed(seed)
         return {"C_arch": c_arch, "C": build_clusterer(c_arch).state_dict(), "opt_C": None}
 
@@ -235,8 +236,14 @@ class SlcGANLoss:
         fake = G(z, y_fake)
         u_f, s_f = unary_and_joint(D, fake, F.one_hot(y_fake, D.n_classes).to(fake.dtype))
         adv = -(u_f.mean() + s_f.mean())
-        with frozen(self.C):
-            mi = mutual_information_loss(self.C(fake), y_fake)
+        # Eval mode: a BatchNorm in C normalises fakes with the real data's running statistics
+        # and is not updated by them (C is only updated through real images, section 3.2).
+        self.C.eval()
+        try:
+            with frozen(self.C):
+                mi = mutual_information_loss(self.C(fake), y_fake)
+        finally:
+            self.C.train()
         loss = self.adv_weight * adv + self.mi_weight * mi
         return loss, {"g_adv": adv.detach(), "g_mi": mi.detach()}
 

@@ -22,14 +22,20 @@ from .mlp import mlp_discriminator_body
 class Clusterer(nn.Module):
     """``C(x) -> (B, k)`` cluster logits over a penultimate feature layer of ``feature_dim`` units.
 
-    No BatchNorm anywhere, so train and eval modes compute the same function and the
-    exported labels do not depend on the batch a sample is in.
+    ``norm = 'batch'`` puts a BatchNorm1d in the penultimate layer (the paper's ResNet-18 has
+    BatchNorm). Without it the body's features share a large input-independent part, C gives
+    every digit the same argmax, and eq. 5 collapses it to one cluster (docs/slcgan.md, "Why C
+    collapsed"). Exported labels use eval mode (running statistics), so they do not depend on
+    the batch a sample is in.
     """
 
-    def __init__(self, body: nn.Module, body_dim: int, feature_dim: int, n_classes: int) -> None:
+    def __init__(self, body: nn.Module, body_dim: int, feature_dim: int, n_classes: int, norm: str = "none") -> None:
         super().__init__()
         self.body = body
-        self.penultimate = nn.Sequential(nn.Linear(body_dim, feature_dim), nn.LeakyReLU(0.1))
+        if norm not in ("none", "batch"):
+            raise ValueError(f"clusterer norm {norm!r} is not available; choose 'none' or 'batch'")
+        batchnorm = [nn.BatchNorm1d(feature_dim)] if norm == "batch" else []
+        self.penultimate = nn.Sequential(nn.Linear(body_dim, feature_dim), *batchnorm, nn.LeakyReLU(0.1))
         self.head = nn.Linear(feature_dim, n_classes)
         self.n_classes = n_classes
 
@@ -41,7 +47,9 @@ class Clusterer(nn.Module):
         return self.head(self.features(x))
 
 
-def clusterer_arch(data_shape: tuple[int, ...] | list[int], n_classes: int, width: int, feature_dim: int) -> dict[str, Any]:
+def clusterer_arch(
+    data_shape: tuple[int, ...] | list[int], n_classes: int, width: int, feature_dim: int, norm: str
+) -> dict[str, Any]:
     """The architecture record of C: 'mlp' for points (data_shape of length 1), 'conv' for images."""
     return {
         "kind": "mlp" if len(data_shape) == 1 else "conv",
@@ -49,6 +57,7 @@ def clusterer_arch(data_shape: tuple[int, ...] | list[int], n_classes: int, widt
         "width": int(width),
         "feature_dim": int(feature_dim),
         "n_classes": int(n_classes),
+        "norm": str(norm),
     }
 
 
@@ -61,4 +70,5 @@ def build_clusterer(arch: dict) -> Clusterer:
         body, body_dim = dcgan_discriminator_body(shape[0], shape[1], arch["width"])
     else:
         raise ValueError(f"clusterer kind {arch['kind']!r} is not available; choose 'mlp' or 'conv'")
-    return Clusterer(body, body_dim, arch["feature_dim"], arch["n_classes"])
+    # Records written before 'norm' existed describe a C without normalisation.
+    return Clusterer(body, body_dim, arch["feature_dim"], arch["n_classes"], arch.get("norm", "none"))
