@@ -1,12 +1,13 @@
 # Two entry points on a fresh machine (Python 3.11 + pip):
 #   make run    set up .venv and run the embedded default experiment (2 cores, CPU)
 #   make test   set up .venv and run the test suite
+#   make test-fast   the suite without the end-to-end and SLURM tests (the edit loop)
 VENV ?= .venv
 BIN := $(VENV)/bin
 CORES ?= 2
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: setup run test report clean
+.PHONY: setup run test test-fast report clean
 
 setup: $(VENV)/.installed
 
@@ -25,6 +26,9 @@ run: setup
 
 test: setup
 	pytest -q
+
+test-fast: setup
+	pytest -q -m "not e2e and not slurm"
 
 report: setup
 	snakemake --cores $(CORES) --report results/report.html

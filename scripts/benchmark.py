@@ -12,7 +12,12 @@ Sections, each printed under a ``== name ==`` header:
   overhead    extract + cluster + rematch + surgery + scheduling, as a % of a phase at the paper schedules
 
 `--quick` shrinks every size so the whole script runs in well under a minute (a smoke test;
-its numbers mean nothing). Nothing here asserts a timing.
+its numbers mean nothing). `--gpu` runs only `machine` and this section, on a CUDA GPU (without
+one it refuses, status 2):
+  gpu         iterations/s under bf16 autocast + channels-last vs fp32 (CIFAR-shaped DCGAN: the
+              selfcond loss and the splitting GAN's WGAN-GP), extraction images/s likewise, and
+              GPU (cuML) vs CPU (scikit-learn) k-means when cuML imports
+Nothing here asserts a timing.
 
 `--workflow RESULTS` prints only where a finished workflow run's job time went: job-seconds per
 rule from Snakemake's benchmark files, the share outside train_phase and the relabel job median
@@ -434,19 +439,99 @@ def overhead(quick: bool, trained: dict, extracted: dict, hdf: dict, smk: dict, 
                   f"(with surgery {100 * (total + t_surgery) / phase:.2f}%)")
 
 
+# ----------------------------------------------------------------------------- gpu
+
+
+def gpu_cases(tmp: Path) -> list[Case]:
+    """CIFAR-shaped DCGAN (SN-GAN sizes) with class heads and the non-saturating loss (what selfcond trains;
+    `random` keeps its round-0 labels, so no features are needed) and under the splitting GAN's WGAN-GP."""
+    data = make_cifar_like(tmp / "cifar", 2000)
+    dcgan = {"k": 10, "batch_size": 64, "z_dim": 128, "embed_dim": 256, "width": 64}
+    return [
+        Case("cifar10-shaped / dcgan w64, class heads + non-saturating loss (selfcond's), batch 64", data,
+             {"method": "random", **dcgan, "betas": [0.0, 0.99], "lr_g": 1e-4, "lr_d": 1e-4}, 300),
+        Case("cifar10-shaped / dcgan w64, splitting (WGAN-GP + AC, 5 critic steps), batch 64", data,
+             {"method": "splitting", "schedule": "supervised", **dcgan, "betas": [0.0, 0.9], "lr_g": 2e-4,
+              "lr_d": 2e-4, "d_steps": 5}, 100),
+    ]
+
+
+def gpu_training_its(case: Case, precision: str, work: Path) -> float:
+    """Iterations/s of `relabelgan train`'s loop for ``case`` at ``precision`` ('auto': bf16 on the GPU)."""
+    spec = {**case_spec(case, max(1, case.iters // 10)), "precision": precision}
+    work.mkdir(parents=True, exist_ok=True)
+    init_model(spec, str(work / "m0.pt"))
+    dataset_round(spec, str(work / "l0.h5"))
+    train_phase(spec, 1, str(work / "m0.pt"), str(work / "l0.h5"), str(work / "m1.pt"), str(work / "log.csv"),
+                str(work / "s.png"))
+    return loop_its(work / "log.csv")
+
+
+def gpu_extraction_ips(case: Case, precision: str, work: Path) -> float:
+    """Images/s of `feature_blocks` over the case's data with the model trained by :func:`gpu_training_its`."""
+    spec = {**case_spec(case, 1), "precision": precision}
+    device = pick_device(spec)
+    _, D = load_networks(load_checkpoint(work / "m1.pt"), device)
+    data = load_dataset(spec["dataset_spec"], spec["dataset"])
+    plan = accel_plan(device, tuple(data.x.shape[1:]), len(data), precision=precision)
+    prepare_modules(plan, D)
+    sum(len(b) for b in feature_blocks(D, data.x[:2048], spec["extract_batch"], device, plan))  # cuDNN warm-up
+    seconds, _ = timed(lambda: sum(len(b) for b in feature_blocks(D, data.x, spec["extract_batch"], device, plan)), 2)
+    return len(data) / seconds
+
+
+def gpu_kmeans() -> None:
+    """cuML vs scikit-learn at equal settings (k-means++, n_init 1), when cuML imports."""
+    if not _cuml_available():
+        print("cuML not importable (or no GPU for it): GPU vs CPU k-means not measured")
+        return
+    for n, d, k in ((10000, 128, 10), (50000, 512, 100)):
+        x, warm_start = blobs(n, d, k)
+        for backend in ("sklearn", "cuml"):
+            fit_kmeans(x[:1000], k, seed=0, n_init=1, backend=backend)  # warm-up (thread pools, CUDA context)
+            t, res = timed(lambda: fit_kmeans(x, k, seed=0, n_init=1, backend=backend))
+            t_warm, res_warm = timed(lambda: fit_kmeans(x, k, seed=0, init=warm_start, backend=backend))
+            print(f"N={n} D={d} k={k} {backend}: k-means++ n_init=1 {t:.2f} s (inertia {res.inertia:.6g}), "
+                  f"warm start {t_warm:.2f} s (inertia {res_warm.inertia:.6g})")
+
+
+def gpu(tmp: Path) -> None:
+    header("gpu")
+    print("relabelgan train's loop, iterations/s (first to last log row); extraction over the 10,000 images")
+    for i, case in enumerate(gpu_cases(tmp)):
+        its, ips = {}, {}
+        for precision in ("auto", "fp32"):
+            work = tmp / f"gpu{i}_{precision}"
+            its[precision] = gpu_training_its(case, precision, work)
+            ips[precision] = gpu_extraction_ips(case, precision, work)
+        print(f"{case.name}: bf16 + channels-last {its['auto']:.1f} it/s, fp32 {its['fp32']:.1f} it/s "
+              f"(x{its['auto'] / its['fp32']:.2f}); extraction bf16 {ips['auto']:,.0f} images/s, "
+              f"fp32 {ips['fp32']:,.0f} images/s (x{ips['auto'] / ips['fp32']:.2f}); {case.iters} iterations each")
+    gpu_kmeans()
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run whose numbers mean nothing")
     parser.add_argument("--workflow", type=Path, metavar="RESULTS",
                         help="only: job-seconds per rule of a finished workflow run (its benchmark files)")
+    parser.add_argument("--gpu", action="store_true", help="only the GPU section: bf16 vs fp32, cuML vs scikit-learn")
     args = parser.parse_args(argv)
     if args.workflow:
         print(workflow_report(args.workflow))
         return
+    if args.gpu and not torch.cuda.is_available():
+        print(f"benchmark.py --gpu: no CUDA GPU visible to torch {torch.__version__}; run it on a GPU machine",
+              file=sys.stderr)
+        sys.exit(2)
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="relabelgan-bench-") as tmp_name:
         tmp = Path(tmp_name)
         machine()
+        if args.gpu:
+            gpu(tmp)
+            print(f"\nbenchmark finished in {time.perf_counter() - t0:.0f} s", flush=True)
+            return
         trained = training(args.quick, tmp)
         extracted = extraction(args.quick, trained)
         kmeans(args.quick)

@@ -1,11 +1,23 @@
-"""Shared fixtures: a tiny config and a helper that runs the real `snakemake` CLI on it."""
+"""Shared fixtures: a tiny config, the `relabelgan` CLI run in this process (or as a real process
+where the process boundary is what a test is about), the real `snakemake` CLI, and one shared
+end-to-end run.
+
+Markers (registered in pyproject.toml): ``e2e`` for tests that run the workflow or a script end to end
+through real processes (any test using the ``tiny_run`` fixture gets it automatically), ``slurm`` for
+the local SLURM cluster, ``cuda`` for tests that need a GPU. ``make test-fast`` skips e2e and slurm.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
+import re
 import shutil
 import subprocess
 import sys
+import traceback
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -13,6 +25,9 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
+# Processes this session started (by program) and the jobs snakemake ran in them; printed at the end,
+# so the cost of a change to the suite can be counted rather than guessed.
+PROCESS_STARTS: Counter[str] = Counter()
 
 
 def tiny_config(**run_overrides) -> dict:
@@ -59,15 +74,64 @@ def snakemake(workdir: Path, *args: str, check: bool = True, timeout: int = 900)
         "--cores", "2",
         *args,
     ]
+    PROCESS_STARTS["snakemake"] += 1
     proc = subprocess.run(cmd, cwd=workdir, env=env, capture_output=True, text=True, timeout=timeout)
+    steps = re.findall(r"^(\d+) of \d+ steps", proc.stdout + proc.stderr, re.M)
+    PROCESS_STARTS["snakemake jobs"] += int(steps[-1]) if steps else 0
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
     return proc
 
 
-def relabelgan(*args: str, check: bool = True, timeout: int = 600) -> subprocess.CompletedProcess:
-    """Run the real relabelgan CLI."""
+def relabelgan(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """Run ``relabelgan ARGS`` in this process through ``relabelgan.cli.main``.
+
+    Same exit status, stdout and stderr as the console script (``sys.exit(main())``: a
+    ``SystemExit`` message goes to stderr with status 1, an uncaught exception prints its traceback
+    with status 1), without a Python + torch start per call. torch runs on one thread, as the
+    workflow's jobs do. Use :func:`relabelgan_process` where the process itself is under test.
+    """
+    from relabelgan.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with _one_torch_thread(), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(list(args))
+        except SystemExit as e:  # argparse errors, `raise SystemExit("message")`, SIGTERM's status
+            code = _exit_status(e)
+        except Exception:
+            traceback.print_exc()
+            code = 1
+    proc = subprocess.CompletedProcess(["relabelgan", *args], code, out.getvalue(), err.getvalue())
+    if check and proc.returncode != 0:
+        raise AssertionError(f"relabelgan {args[0]} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+def _exit_status(e: SystemExit) -> int:
+    """The status the interpreter would exit with for ``e`` (printing a message code to stderr)."""
+    if e.code is None or isinstance(e.code, int):
+        return e.code or 0
+    print(e.code, file=sys.stderr)
+    return 1
+
+
+@contextlib.contextmanager
+def _one_torch_thread():
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def relabelgan_process(*args: str, check: bool = True, timeout: int = 600) -> subprocess.CompletedProcess:
+    """Run the real ``relabelgan`` console script as a process (for tests of the process boundary)."""
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    PROCESS_STARTS["relabelgan"] += 1
     proc = subprocess.run([str(BIN / "relabelgan"), *args], env=env, capture_output=True, text=True, timeout=timeout)
     if check and proc.returncode != 0:
         raise AssertionError(f"relabelgan {args[0]} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
@@ -81,13 +145,45 @@ def tiny_workdir(tmp_path: Path) -> Path:
     return tmp_path
 
 
+# Runs of the shared end-to-end run beside the tiny config's two; the slcgan and splitting tests
+# read them from there (and use them as the starting point of their own configs).
+SLCGAN_RUN = {"dataset": "grid", "method": "slcgan", "k": 9, "d_steps": 2}
+SPLIT_RUN = {
+    "dataset": "grid", "method": "splitting", "schedule": "unsupervised", "split_threshold": 100,
+    "d_steps": 2, "lr_g": 2e-4, "lr_d": 2e-4, "betas": [0.0, 0.9], "lr_decay": "linear", "ac_weight_g": 0.1,
+    "rounds": 3, "iters_per_phase": 6, "log_every": 3, "snapshot_every": 3,
+}
+
+
+def e2e_config() -> dict:
+    """The shared end-to-end run's config: the tiny config plus one slcgan and one splitting run."""
+    config = tiny_config()
+    config["runs"].update({"grid-slcgan": dict(SLCGAN_RUN), "grid-split": dict(SPLIT_RUN)})
+    return config
+
+
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory) -> Path:
-    """The tiny config run once, end to end, through the real snakemake CLI; shared read-only by tests."""
+    """:func:`e2e_config` run once, end to end, through the real snakemake CLI; shared read-only by the
+    workflow, report, audit, slcgan and splitting tests (a test that changes it works on a copy)."""
     workdir = tmp_path_factory.mktemp("tiny_run")
-    write_config(workdir, tiny_config())
+    write_config(workdir, e2e_config())
     snakemake(workdir)
     return workdir
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that uses the shared end-to-end run is an end-to-end test (`make test-fast` skips it)."""
+    for item in items:
+        if "tiny_run" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.e2e)
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if PROCESS_STARTS:
+        counts = ", ".join(f"{name} {n}" for name, n in sorted(PROCESS_STARTS.items()))
+        terminalreporter.write_line(f"processes started through conftest helpers: {counts}")
 
 
 @pytest.fixture
@@ -103,4 +199,7 @@ def run_spec_file(tmp_path: Path):
     return make
 
 
-__all__ = ["REPO", "tiny_config", "write_config", "snakemake", "relabelgan", "shutil"]
+__all__ = [
+    "REPO", "SLCGAN_RUN", "SPLIT_RUN", "e2e_config", "tiny_config", "write_config", "snakemake", "relabelgan",
+    "relabelgan_process", "shutil",
+]

@@ -1,15 +1,34 @@
-"""The GPU path's choices (bf16 autocast, channels-last, data placement), checked without a GPU."""
+"""The GPU path's choices (bf16 autocast, channels-last, data placement), checked without a GPU,
+and, in the tests marked ``cuda`` (skipped without one; scripts/gpu_check.sh runs them), on a GPU."""
 
 from __future__ import annotations
+
+import math
 
 import pytest
 import torch
 
-from relabelgan.accel import AccelPlan, BatchSource, accel_plan, autocast, prepare_modules, to_layout
+from relabelgan.accel import (
+    RESIDENT_FRACTION, AccelPlan, BatchSource, accel_plan, autocast, prepare_modules, to_layout,
+)
 from relabelgan.extract import feature_blocks
+from relabelgan.losses import WGANGPLoss
 from relabelgan.networks import build_networks
 
 GiB = 2**30
+
+
+def cuda_only(test):
+    """Marked ``cuda`` and skipped on a machine without a CUDA GPU."""
+    skip = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (scripts/gpu_check.sh)")
+    return pytest.mark.cuda(skip(test))
+
+
+def cifar_shaped_networks(n_classes: int = 2, conditioning: str = "ac"):
+    arch = {"kind": "dcgan", "data_shape": [3, 32, 32], "z_dim": 16, "embed_dim": 8, "width": 16,
+            "n_classes": n_classes, "conditioning": conditioning}
+    torch.manual_seed(0)
+    return build_networks(arch)
 
 
 def test_cpu_plan_is_the_fp32_reference():
@@ -78,3 +97,61 @@ def test_features_under_channels_last_and_bf16_match_the_fp32_reference():
     got = torch.cat([torch.from_numpy(b) for b in blocks])
     assert torch.allclose(got, reference, atol=0.05, rtol=0.05)
     assert to_layout(x, fast).is_contiguous(memory_format=torch.channels_last)
+
+
+@cuda_only
+def test_cuda_plan_asks_the_device_for_bf16_and_free_memory():
+    plan = accel_plan("cuda", (3, 32, 32), 50000)
+    assert plan.autocast_dtype is (torch.bfloat16 if torch.cuda.is_bf16_supported() else None)
+    assert plan.channels_last and plan.pin_memory
+    assert plan.data_on_device == (4 * 50000 * 3 * 32 * 32 <= RESIDENT_FRACTION * torch.cuda.mem_get_info()[0])
+
+
+@cuda_only
+@pytest.mark.parametrize("resident", [True, False], ids=["resident", "pinned"])
+def test_cuda_batch_source_delivers_the_requested_rows_on_the_gpu(resident):
+    x = torch.rand(50, 3, 8, 8)
+    source = BatchSource(x, AccelPlan(torch.device("cuda"), torch.bfloat16, True, resident, not resident))
+    rows = [torch.tensor([0, 49, 3]), torch.tensor([1, 2, 2]), torch.tensor([7, 8, 9])]
+    batches = [source(r) for r in rows]  # pinned: the two buffers are reused while copies are in flight
+    torch.cuda.synchronize()
+    for r, batch in zip(rows, batches):
+        assert batch.device.type == "cuda" and batch.is_contiguous(memory_format=torch.channels_last)
+        assert torch.equal(batch.cpu(), x[r])
+
+
+@cuda_only
+def test_cuda_bf16_channels_last_features_match_the_cpu_fp32_reference():
+    _, D = cifar_shaped_networks()
+    x = torch.rand(96, 3, 32, 32) * 2 - 1
+    reference = torch.cat([torch.from_numpy(b) for b in feature_blocks(D, x, 32, torch.device("cpu"))])
+    device = torch.device("cuda")
+    plan = accel_plan(device, (3, 32, 32), len(x))
+    D.to(device)
+    prepare_modules(plan, D)
+    got = torch.cat([torch.from_numpy(b) for b in feature_blocks(D, x, 32, device, plan)])
+    assert got.shape == reference.shape and torch.isfinite(got).all()
+    assert (got - reference).norm() / reference.norm() < 0.05
+
+
+@cuda_only
+def test_wgan_gp_penalty_and_critic_gradients_stay_finite_under_bf16_channels_last():
+    G, D = cifar_shaped_networks()
+    device = torch.device("cuda")
+    plan = accel_plan(device, (3, 32, 32), 64)
+    G.to(device), D.to(device)
+    prepare_modules(plan, G, D)
+    loss = WGANGPLoss(10.0, 1.0, 0.1)
+    real = to_layout(torch.rand(64, 3, 32, 32, device=device) * 2 - 1, plan)
+    y, z = torch.randint(2, (64,), device=device), torch.randn(64, 16, device=device)
+    penalties = {}
+    for name, p in (("fp32", AccelPlan(device, None, True, True, True)), ("bf16", plan)):
+        torch.manual_seed(1)  # the same interpolates for both
+        D.zero_grad(set_to_none=True)
+        with autocast(p):
+            d_loss, stats = loss.d_loss(G, D, real, y, z, y)
+        d_loss.backward()
+        penalties[name] = float(stats["d_gp"])
+        assert all(torch.isfinite(q.grad).all() for q in D.parameters() if q.grad is not None), name
+    assert all(math.isfinite(v) for v in penalties.values()), penalties
+    assert penalties["bf16"] == pytest.approx(penalties["fp32"], rel=0.1, abs=1e-3)

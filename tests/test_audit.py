@@ -123,7 +123,7 @@ def test_every_report_caption_exists():
     assert rules.count("report(") == rules.count("caption=")
 
 
-@pytest.mark.slow
+@pytest.mark.e2e
 def test_workflow_audit_lineage_tables_and_html_report(tiny_run):
     res = tiny_run / "results"
     run = res / "grid-selfcond" / "seed0"

@@ -1,10 +1,14 @@
-"""Bad input through the real CLI: a one-line error naming the file or key, exit status 2."""
+"""Bad input through the CLI: a one-line error naming the file or key, exit status 2.
+
+The CLI runs in-process (same status and stderr as the console script); one test runs the real
+console script, so the process's own exit status is checked too.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
-from conftest import relabelgan, tiny_config
+from conftest import relabelgan, relabelgan_process, tiny_config
 from relabelgan.artifacts import LabelRound, write_labels
 
 
@@ -48,6 +52,7 @@ def test_truncated_checkpoint_is_refused_by_extract(run_spec_file, tmp_path):
 
 
 def test_missing_spec_is_named(tmp_path):
-    proc = relabelgan("init", "--spec", str(tmp_path / "run.yaml"), "--out", str(tmp_path / "m.pt"), check=False)
+    proc = relabelgan_process("init", "--spec", str(tmp_path / "run.yaml"), "--out", str(tmp_path / "m.pt"), check=False)
     assert proc.returncode == 2
     assert "run.yaml: run spec not found" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr  # one line, no traceback

@@ -6,11 +6,14 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from conftest import BIN, REPO
 
 SECTIONS = ("machine", "training", "extraction", "kmeans", "hungarian", "hdf5", "snakemake", "overhead")
 
 
+@pytest.mark.e2e
 def test_quick_benchmark_prints_every_section():
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", "OMP_NUM_THREADS": "1"}
     proc = subprocess.run(

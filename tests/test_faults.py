@@ -1,13 +1,16 @@
 """Faults: a killed or pre-empted phase resumes exactly, damaged artifacts are refused, and
 reruns never overwrite earlier rounds.
 
-Everything runs through the real ``relabelgan`` CLI and the real snakemake CLI on CPU.
+Phases are killed (SIGKILL, SIGTERM) as real ``relabelgan train`` processes; the runs that are not
+themselves killed call the CLI in-process (same code path, no process start), and reruns go through
+the real snakemake CLI on a copy of the shared end-to-end run. All on CPU.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import time
@@ -103,6 +106,7 @@ def reference(phase_inputs, tmp_path_factory) -> Path:
     return out
 
 
+@pytest.mark.e2e  # whole 600-step phases in real processes (a minute or more on 2 cores)
 def test_kill9_half_way_then_rerun_resumes_to_the_same_weights(phase_inputs, reference, tmp_path):
     inputs_before = {k: sha256(p) for k, p in phase_inputs.items()}
     proc = start_train(phase_inputs, tmp_path)
@@ -122,6 +126,7 @@ def test_kill9_half_way_then_rerun_resumes_to_the_same_weights(phase_inputs, ref
     assert {k: sha256(p) for k, p in phase_inputs.items()} == inputs_before
 
 
+@pytest.mark.e2e
 def test_sigterm_writes_snapshot_and_exits_nonzero_within_30s(phase_inputs, reference, tmp_path):
     proc = start_train(phase_inputs, tmp_path)
     seen = wait_for_snapshot(proc, tmp_path / "resume.pt", SNAPSHOT_EVERY)
@@ -148,8 +153,8 @@ def truncated_copy(src: Path, dst: Path) -> Path:
     return dst
 
 
-@pytest.mark.parametrize("damaged", ["model", "labels", "resume"])
-def test_truncated_checkpoint_or_hdf5_is_refused_naming_the_file(phase_inputs, reference, tmp_path, damaged):
+@pytest.mark.parametrize("damaged", ["model", "labels", pytest.param("resume", marks=pytest.mark.e2e)])
+def test_truncated_checkpoint_or_hdf5_is_refused_naming_the_file(phase_inputs, tmp_path, damaged):
     out = tmp_path / "out"
     out.mkdir()
     model_in = labels = None
@@ -189,12 +194,9 @@ def snapshot_files(folder: Path) -> dict[str, tuple[str, int]]:
     return {str(p.relative_to(folder)): (sha256(p), p.stat().st_mtime_ns) for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-@pytest.mark.slow
-def test_rerunning_a_phase_never_touches_earlier_rounds(tmp_path):
-    config = tiny_config()
-    config["runs"] = {"grid-selfcond": config["runs"]["grid-selfcond"]}
-    write_config(tmp_path, config)
-    snakemake(tmp_path)
+@pytest.mark.e2e
+def test_rerunning_a_phase_never_touches_earlier_rounds(tiny_run, tmp_path):
+    shutil.copytree(tiny_run, tmp_path, dirs_exist_ok=True)  # keeps mtimes and .snakemake's records
     run = tmp_path / "results" / "grid-selfcond" / "seed0"
     earlier = {r: snapshot_files(run / f"round_{r:02d}") for r in (0, 1)}
     last_model = run / "round_02" / "model.pt"

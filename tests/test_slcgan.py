@@ -11,7 +11,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from conftest import relabelgan, snakemake, tiny_config, write_config
+from conftest import SLCGAN_RUN, relabelgan, tiny_config, write_config
 from relabelgan.checkpoint import load_checkpoint
 from relabelgan.config import read_spec
 from relabelgan.datasets import load_dataset
@@ -28,7 +28,7 @@ from relabelgan.slcgan import (
     unary_and_joint,
 )
 
-SLC = {"dataset": "grid", "method": "slcgan", "k": 9, "d_steps": 2}
+SLC = SLCGAN_RUN  # also run by the shared end-to-end run (conftest.tiny_run)
 
 
 def _spec(shape=(2,), k=4, **slc) -> dict:
@@ -279,16 +279,12 @@ def test_resume_restores_c_and_its_optimizer(tmp_path):
     assert full["extra"]["opt_C"]["state"][0]["step"] == resumed["extra"]["opt_C"]["state"][0]["step"] == 8
 
 
-@pytest.mark.slow
-def test_snakemake_end_to_end_with_an_slcgan_run(tmp_path):
-    cfg = tiny_config()
-    cfg["runs"]["grid-slcgan"] = SLC
-    write_config(tmp_path, cfg)
-    snakemake(tmp_path)
-    run = tmp_path / "results" / "grid-slcgan" / "seed0"
+@pytest.mark.e2e
+def test_snakemake_end_to_end_with_an_slcgan_run(tiny_run):
+    run = tiny_run / "results" / "grid-slcgan" / "seed0"
     for r in range(3):
         with h5py.File(run / f"round_{r:02d}" / "labels.h5") as f:
             assert f.attrs["method"] == "slcgan" and f["labels"].shape == (1000,)
             assert f"round_{r:02d}/model.pt" in f.attrs["source_model"]
-    metrics = pd.read_csv(tmp_path / "results" / "metrics.csv")
+    metrics = pd.read_csv(tiny_run / "results" / "metrics.csv")
     assert {"modes_1k", "labels_nmi"} <= set(metrics[metrics["run"] == "grid-slcgan"]["metric"])

@@ -92,7 +92,7 @@ def sacct_jobs(job_ids: list[str], timeout: float = 60) -> pd.DataFrame:
         time.sleep(1)
 
 
-@pytest.mark.slow
+@pytest.mark.slurm
 def test_tiny_config_through_slurm_matches_local(tmp_path: Path, local_slurm):
     on_slurm, local = tmp_path / "slurm", tmp_path / "local"
     for workdir in (on_slurm, local):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import snakemake, tiny_config, write_config
+from conftest import SPLIT_RUN, snakemake, tiny_config, write_config
 from relabelgan.artifacts import LabelRound, read_labels, write_features
 from relabelgan.checkpoint import load_checkpoint, load_networks
 from relabelgan.class_tree import ClassTree, TreeBatchNorm
@@ -173,13 +173,9 @@ def test_supervised_schedule_splits_once(run_spec_file, tmp_path):
 
 
 def _splitting_config() -> dict:
+    """One unsupervised splitting run: 3 phases of 6 steps (also run by the shared end-to-end run)."""
     cfg = tiny_config()
-    cfg["defaults"].update({"rounds": 3, "iters_per_phase": 6, "log_every": 3, "snapshot_every": 3})
-    cfg["runs"] = {
-        "grid-split": {"dataset": "grid", "method": "splitting", "schedule": "unsupervised", "split_threshold": 100,
-                       "d_steps": 2, "lr_g": 2e-4, "lr_d": 2e-4, "betas": [0.0, 0.9], "lr_decay": "linear",
-                       "ac_weight_g": 0.1},
-    }
+    cfg["runs"] = {"grid-split": dict(SPLIT_RUN)}
     return cfg
 
 
@@ -192,11 +188,9 @@ def test_dry_run_extracts_only_at_split_rounds(tmp_path):
     assert counts["extract_features"] == 1 and counts["relabel"] == 4 and counts["train_phase"] == 3
 
 
-@pytest.mark.slow
-def test_unsupervised_run_grows_classes_end_to_end(tmp_path):
-    write_config(tmp_path, _splitting_config())
-    snakemake(tmp_path)
-    run = tmp_path / "results" / "grid-split" / "seed0"
+@pytest.mark.e2e
+def test_unsupervised_run_grows_classes_end_to_end(tiny_run):
+    run = tiny_run / "results" / "grid-split" / "seed0"
     rounds = [read_labels(run / f"round_{r:02d}" / "labels.h5") for r in range(4)]
     ks = [r.k for r in rounds]
     assert ks[0] == 1 and all(a < b for a, b in zip(ks, ks[1:])), ks

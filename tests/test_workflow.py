@@ -22,7 +22,7 @@ def test_dry_run_lists_every_phase(tiny_workdir):
     assert counts["evaluate_round"] == 5
 
 
-@pytest.mark.slow
+@pytest.mark.e2e
 def test_end_to_end_run(tiny_run):
     res = tiny_run / "results"
     run = res / "grid-selfcond" / "seed0"
