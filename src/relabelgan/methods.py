@@ -21,14 +21,14 @@ class Method:
     classes: str  # where round 0's class count comes from: 'one', 'k', 'dataset', 'schedule'
     grows: bool = False  # classes split between rounds; G conditions through a class tree
     clusterer: bool = False  # labels = argmax of the objective's own clustering network C, features = C's (slcgan)
-
-    def start_classes(self, spec: dict) -> str:
     # An 'ac' D's classifier learns on 'real' samples only or on 'real_and_fake' (AC-GAN's L_C, eq. 3).
     ac_samples: str = "real"
 
     def ac_d_samples(self, spec: dict) -> str:
         """What D's auxiliary classifier learns on: the run's ``ac_d_samples``, 'auto' = this method's own."""
         return self.ac_samples if spec["ac_d_samples"] == "auto" else spec["ac_d_samples"]
+
+    def start_classes(self, spec: dict) -> str:
         """Round 0's labels: 'one', 'k' or 'dataset' ('schedule': ground truth if supervised, else one)."""
         if self.classes == "schedule":
             return "dataset" if spec["schedule"] == "supervised" else "one"
