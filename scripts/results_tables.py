@@ -142,6 +142,10 @@ def table1_section(frame: pd.DataFrame) -> str:
                 lines.append(f"| {name} | ours (`{run}`) | {_seeds_text(frame, run)} | " + " | ".join(ours) + " |")
             else:
                 lines.append(f"| {name} | ours (`{run}`) | not run yet |" + " |" * len(METRICS))
+            # Variants of the same method (e.g. `grid-selfcond-refopt`: another optimiser) below its row.
+            for variant in sorted(r for r in set(frame["run"]) if r.startswith(f"{run}-")):
+                ours = _our_cells(summary, variant)
+                lines.append(f"| {name} | ours (`{variant}`) | {_seeds_text(frame, variant)} | " + " | ".join(ours) + " |")
         lines.append("")
     rounds = ", ".join(map(str, sorted(final_round(frame)["round"].unique()))) if len(frame) else "–"
     lines.append(f"Ours: round {rounds} (the model after the last phase), mean ± standard "

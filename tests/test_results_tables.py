@@ -35,7 +35,7 @@ def _run(*args: str) -> subprocess.CompletedProcess:
 
 def _fake_run(results: Path, run: str, seed: int, rounds: int, finals: dict[str, float], done: int | None = None):
     """results/RUN/seedN with run.yaml and round_*/metrics.csv up to ``done`` (default: all rounds)."""
-    dataset, method = run.split("-")
+    dataset, method = run.split("-")[:2]
     seed_dir = results / run / f"seed{seed}"
     seed_dir.mkdir(parents=True)
     (seed_dir / "run.yaml").write_text(yaml.safe_dump({"rounds": rounds, "name": run, "seed": seed}))
@@ -55,13 +55,15 @@ def test_collect_then_build_fills_the_tables_and_keeps_the_prose(tmp_path):
     _fake_run(results, "grid-uncond", 0, 2, {"modes_50k": 20.0, "hq_box_pct_50k": 90.0, "reverse_kl_50k": 0.5,
                                              "spread_ratio_50k": float("nan")})  # NaN: no HQ sample
     _fake_run(results, "grid-selfcond", 0, 2, {"modes_50k": 25.0}, done=1)  # unfinished: not collected
+    _fake_run(results, "ring-selfcond-refopt", 0, 2, {"modes_50k": 7.0})  # a variant: listed under selfcond
 
     out = _run("collect", str(results), "--to", str(docs / "results" / "paper-2d"))
     assert out.returncode == 0, out.stderr
     assert "skipped" in out.stderr and "grid-selfcond" in out.stderr
     collected = sorted(p.relative_to(docs / "results" / "paper-2d").as_posix()
                        for p in (docs / "results").rglob("*.csv"))
-    assert collected == ["grid-uncond/seed0.csv", "ring-selfcond/seed0.csv", "ring-selfcond/seed1.csv"]
+    assert collected == ["grid-uncond/seed0.csv", "ring-selfcond-refopt/seed0.csv", "ring-selfcond/seed0.csv",
+                         "ring-selfcond/seed1.csv"]
     assert len(pd.read_csv(docs / "results" / "paper-2d" / "ring-selfcond" / "seed0.csv")) == 2 * 5
 
     (docs / "results.md").write_text(DOC)
@@ -78,6 +80,7 @@ def test_collect_then_build_fills_the_tables_and_keeps_the_prose(tmp_path):
     assert paper in text
     assert "| GAN | ours (`grid-uncond`) | 1 (0) | 20.0 | 90.0 | 0.500 | – | – |" in text  # one seed: no ±
     assert "| Self-conditioned (k = 50) | ours (`grid-selfcond`) | not run yet |" in text
+    assert "| Self-conditioned (k = 50) | ours (`ring-selfcond-refopt`) | 1 (0) | 7.00 |" in text
     assert "| Random labels (k = 50) | ours (`ring-random`) | not run yet |" in text
     assert "| `ring-selfcond` | 1 | 2 | 0 ± 0 |" in text  # every round in the rounds section
 
