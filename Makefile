@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 CORES ?= 2
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: setup run test test-fast report clean
+.PHONY: setup run test test-fast lint report clean
 
 setup: $(VENV)/.installed
 
@@ -24,11 +24,16 @@ run: setup
 	snakemake --cores $(CORES) && \
 	echo "default run finished in $$(( $$(date +%s) - start )) s; see results/metrics.csv and results/figures/"
 
-test: setup
+test: setup lint
 	pytest -q
 
 test-fast: setup
 	pytest -q -m "not e2e and not slurm"
+
+# Python lint (ruff, settings in pyproject.toml) and Snakemake's own workflow lint.
+lint: setup
+	ruff check src scripts tests
+	snakemake --lint
 
 report: setup
 	snakemake --cores $(CORES) --report results/report.html

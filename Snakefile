@@ -5,8 +5,9 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
-# The embedded default, unless the user names a config (--configfile replaces it rather than merging runs).
-if not config:
+# The embedded default, unless the user names a config file: --configfile replaces it (rather than
+# merging its runs into the default's); --config KEY=VALUE overrides keys of whichever is in force.
+if not workflow.overwrite_configfiles:
 
     configfile: "config.yaml"
 

@@ -46,18 +46,19 @@ import torch.nn.functional as F
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
+from workflow_benchmarks import report as workflow_report  # noqa: E402  (beside this script)
+
 from relabelgan.accel import accel_plan, prepare_modules  # noqa: E402
 from relabelgan.artifacts import read_features, write_features  # noqa: E402
 from relabelgan.checkpoint import load_checkpoint, load_networks, save_checkpoint  # noqa: E402
 from relabelgan.config import resolve_config, run_spec  # noqa: E402
 from relabelgan.datasets import load_dataset  # noqa: E402
 from relabelgan.device import pick_device  # noqa: E402
-from relabelgan.extract import feature_blocks  # noqa: E402
+from relabelgan.extract import extract_features, feature_blocks  # noqa: E402
 from relabelgan.init import init_model  # noqa: E402
 from relabelgan.kmeans import _cuml_available, assign, fit_kmeans, match_clusters  # noqa: E402
-from relabelgan.torch_labels import dataset_round  # noqa: E402
+from relabelgan.relabel import relabel  # noqa: E402
 from relabelgan.train import train_phase  # noqa: E402
-from workflow_benchmarks import report as workflow_report  # noqa: E402  (beside this script)
 
 BIN = Path(sys.executable).parent
 
@@ -207,6 +208,13 @@ def plain_loop_its(state: dict, data_x: torch.Tensor, labels: torch.Tensor, spec
     return (iters - warm) / (time.perf_counter() - t0)
 
 
+def start_run(spec: dict, work: Path) -> None:
+    """Round 0 as the workflow makes it: m0.pt, its features f0.h5, and the labels l0.h5 phase 1 trains on."""
+    init_model(spec, str(work / "m0.pt"))
+    extract_features(spec, 0, str(work / "m0.pt"), str(work / "f0.h5"))
+    relabel(spec, 0, str(work / "l0.h5"), str(work / "f0.h5"))
+
+
 def training(quick: bool, tmp: Path) -> dict:
     header("training")
     results = {}
@@ -215,8 +223,7 @@ def training(quick: bool, tmp: Path) -> dict:
         spec = case_spec(case, log_every)
         work = tmp / re.sub(r"\W+", "_", case.name)
         work.mkdir(parents=True, exist_ok=True)
-        init_model(spec, str(work / "m0.pt"))
-        dataset_round(spec, str(work / "l0.h5"))
+        start_run(spec, work)
         train_phase(spec, 1, str(work / "m0.pt"), str(work / "l0.h5"), str(work / "m1.pt"),
                     str(work / "log.csv"), str(work / "s.png"))
         ours = loop_its(work / "log.csv")
@@ -460,8 +467,7 @@ def gpu_training_its(case: Case, precision: str, work: Path) -> float:
     """Iterations/s of `relabelgan train`'s loop for ``case`` at ``precision`` ('auto': bf16 on the GPU)."""
     spec = {**case_spec(case, max(1, case.iters // 10)), "precision": precision}
     work.mkdir(parents=True, exist_ok=True)
-    init_model(spec, str(work / "m0.pt"))
-    dataset_round(spec, str(work / "l0.h5"))
+    start_run(spec, work)
     train_phase(spec, 1, str(work / "m0.pt"), str(work / "l0.h5"), str(work / "m1.pt"), str(work / "log.csv"),
                 str(work / "s.png"))
     return loop_its(work / "log.csv")

@@ -5,16 +5,23 @@
 Used for docs/results.md ("Over-sharp samples"); the rounds' metrics.csv use eval mode.
 """
 import sys
-import yaml, numpy as np, torch
+
+import torch
+import yaml
+
 from relabelgan.checkpoint import load_checkpoint, load_networks
 from relabelgan.datasets import load_dataset
-from relabelgan.samples import class_weights
 from relabelgan.metrics2d import mixture_metrics, spread_ratio, subsampled_mmd2
+from relabelgan.samples import class_weights
+
 for run in ("ring-selfcond", "grid-selfcond"):
     for s in (0, 1, 2):
         d = f"{sys.argv[1]}/{run}/seed{s}"
-        spec = yaml.safe_load(open(f"{d}/run.yaml")); data = load_dataset(spec["dataset_spec"], spec["dataset"])
-        st = load_checkpoint(f"{d}/round_04/model.pt"); G, _ = load_networks(st, "cpu")
+        with open(f"{d}/run.yaml") as f:
+            spec = yaml.safe_load(f)
+        data = load_dataset(spec["dataset_spec"], spec["dataset"])
+        st = load_checkpoint(f"{d}/round_04/model.pt")
+        G, _ = load_networks(st, "cpu")
         g = torch.Generator().manual_seed(0)
         y = torch.multinomial(class_weights(st), 50000, replacement=True, generator=g)
         z = torch.randn(50000, st["arch"]["z_dim"], generator=g)

@@ -160,7 +160,6 @@ def check_config(data_root: Path, setting: Setting) -> dict:
 def data(setting: Setting, work: Path) -> str:
     """Random bytes in CIFAR-10's binary layout (the real loader reads them) and the runs' config."""
     import yaml
-
     from benchmark import make_cifar_like  # beside this script
 
     dataset = make_cifar_like(work / "cifar", setting.n_images // 5)
@@ -172,23 +171,20 @@ def run_rounds(run: str, work: Path, out: Path, setting: Setting, required: tupl
     """Round 0, then each phase (its log checked at once) and the next round's labels, through the CLI;
     returns the extraction figures."""
     from relabelgan.config import read_spec
-    from relabelgan.methods import get_method
 
     spec_path, work = work / run / "run.yaml", work / run
     cli("resolve", "--config", work.parent / "config.yaml", "--run", run, "--seed", 0, "--out", spec_path)
     spec = read_spec(spec_path)
-    method, figures = get_method(spec["method"]), []
+    figures: list[str] = []
 
     def labels(r: int) -> None:
-        d, extra = work / f"round_{r:02d}", []
-        if method.relabels_at(spec, r):
-            t0 = time.perf_counter()
-            cli("extract", "--spec", spec_path, "--round", r, "--model", d / "model.pt", "--out", d / "features.h5")
-            seconds = time.perf_counter() - t0
-            figures.append(f"extract round {r} (whole command: load, forward, write): {setting.n_images} images "
-                           f"in {seconds:.1f} s = {setting.n_images / seconds:,.0f} images/s")
-            print(figures[-1], flush=True)
-            extra += ["--features", d / "features.h5"]
+        d, extra = work / f"round_{r:02d}", ["--features", work / f"round_{r:02d}" / "features.h5"]
+        t0 = time.perf_counter()
+        cli("extract", "--spec", spec_path, "--round", r, "--model", d / "model.pt", "--out", d / "features.h5")
+        seconds = time.perf_counter() - t0
+        figures.append(f"extract round {r} (whole command: load, forward, write): {setting.n_images} images "
+                       f"in {seconds:.1f} s = {setting.n_images / seconds:,.0f} images/s")
+        print(figures[-1], flush=True)
         if r > 0:
             extra += ["--previous", work / f"round_{r - 1:02d}" / "labels.h5"]
         cli("relabel", "--spec", spec_path, "--round", r, "--out", d / "labels.h5", *extra)

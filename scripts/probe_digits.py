@@ -23,15 +23,14 @@ import yaml
 
 from relabelgan.checkpoint import load_checkpoint, load_networks
 from relabelgan.config import resolve_config, run_spec
-from relabelgan.datasets import load_dataset
 from relabelgan.device import derive_seed
 from relabelgan.diversity import intra_class_msssim
 from relabelgan.evaluate import evaluate_round
-from relabelgan.evaluator import evaluator_metrics, load_evaluator, train_evaluator
+from relabelgan.evaluator import train_evaluator
 from relabelgan.extract import extract_features
 from relabelgan.init import init_model
 from relabelgan.methods import get_method
-from relabelgan.relabel import label_source, relabel
+from relabelgan.relabel import relabel
 from relabelgan.samples import class_weights
 from relabelgan.train import train_phase
 
@@ -92,15 +91,8 @@ def train_mode_msssim(spec: dict, model: str, rnd: int) -> float:
     return intra_class_msssim(x, y.numpy(), 50, derive_seed(spec["seed"], "msssim", rnd))
 
 
-def make_labels(spec, rnd, out, features=None, previous=None, model=None):
+def make_labels(spec, rnd, out, features, previous=None):
     """What `relabelgan relabel` does (cli.cmd_relabel)."""
-    source = label_source(get_method(spec["method"]), spec, rnd)
-    if source == "dataset":
-        from relabelgan.torch_labels import dataset_round
-        return dataset_round(spec, out)
-    if source == "clusterer":
-        from relabelgan.torch_labels import clusterer_round
-        return clusterer_round(spec, rnd, out, features, previous, model)
     return relabel(spec, rnd, out, features, previous)
 
 
@@ -113,11 +105,8 @@ def run(name: str, base: str, overrides: list[str]) -> dict:
     rp = lambda r, f: str(d / f"round_{r:02d}" / f)  # noqa: E731
     (d / "round_00").mkdir(exist_ok=True)
     init_model(spec, rp(0, "model.pt"))
-    if method.relabels_at(spec, 0):
-        extract_features(spec, 0, rp(0, "model.pt"), rp(0, "features.h5"))
-        make_labels(spec, 0, rp(0, "labels.h5"), rp(0, "features.h5"), None, rp(0, "model.pt"))
-    else:
-        make_labels(spec, 0, rp(0, "labels.h5"))
+    extract_features(spec, 0, rp(0, "model.pt"), rp(0, "features.h5"))
+    make_labels(spec, 0, rp(0, "labels.h5"), rp(0, "features.h5"))
     seconds = 0.0
     labels_at = lambda r: rp(r if method.relabels else 0, "labels.h5")  # noqa: E731
     for r in range(1, spec["rounds"] + 1):
@@ -126,11 +115,8 @@ def run(name: str, base: str, overrides: list[str]) -> dict:
                     rp(r, "train_log.csv"), rp(r, "samples.png"))
         seconds += float(pd.read_csv(rp(r, "train_log.csv"))["seconds"].iloc[-1])
         if method.relabels:
-            if method.relabels_at(spec, r):
-                extract_features(spec, r, rp(r, "model.pt"), rp(r, "features.h5"))
-                make_labels(spec, r, rp(r, "labels.h5"), rp(r, "features.h5"), rp(r - 1, "labels.h5"), rp(r, "model.pt"))
-            else:
-                make_labels(spec, r, rp(r, "labels.h5"), None, rp(r - 1, "labels.h5"), rp(r, "model.pt"))
+            extract_features(spec, r, rp(r, "model.pt"), rp(r, "features.h5"))
+            make_labels(spec, r, rp(r, "labels.h5"), rp(r, "features.h5"), rp(r - 1, "labels.h5"))
     R = spec["rounds"]
     frame = evaluate_round(spec, R, rp(R, "model.pt"), labels_at(R), rp(R, "metrics.csv"), evaluator())
     m = dict(zip(frame["metric"], frame["value"]))

@@ -63,9 +63,11 @@ def write_config(workdir: Path, config: dict) -> Path:
     return path
 
 
-def snakemake(workdir: Path, *args: str, check: bool = True, timeout: int = 900) -> subprocess.CompletedProcess:
-    """Run the real snakemake CLI on this repo's Snakefile inside ``workdir``."""
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", "OMP_NUM_THREADS": "1"}
+def snakemake(
+    workdir: Path, *args: str, check: bool = True, timeout: int = 900, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    """Run the real snakemake CLI on this repo's Snakefile inside ``workdir`` (``env``: extra variables)."""
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", "OMP_NUM_THREADS": "1", **(env or {})}
     cmd = [
         str(BIN / "snakemake"),
         "--snakefile", str(REPO / "Snakefile"),

@@ -9,7 +9,13 @@ import pytest
 import torch
 
 from relabelgan.accel import (
-    RESIDENT_FRACTION, AccelPlan, BatchSource, accel_plan, autocast, prepare_modules, to_layout,
+    RESIDENT_FRACTION,
+    AccelPlan,
+    BatchSource,
+    accel_plan,
+    autocast,
+    prepare_modules,
+    to_layout,
 )
 from relabelgan.extract import feature_blocks
 from relabelgan.losses import WGANGPLoss

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import REPO, relabelgan, snakemake
+
 from relabelgan.artifacts import LabelRound, write_labels
 from relabelgan.audit import load_rounds, moved_samples, sample_history, split_merge_events, transition_matrix
 from relabelgan.lineage import flow_figure, sizes_figure, split_tree_figure, transitions_figure
@@ -103,6 +103,23 @@ def test_audit_cli_bad_input_names_the_problem(three_rounds, tmp_path):
     broken.write_bytes(b"not hdf5")
     proc = relabelgan("audit", str(broken), *three_rounds, check=False)
     assert proc.returncode == 2 and "broken.h5" in proc.stderr
+
+
+def test_audit_refuses_labels_of_two_runs(tmp_path):
+    """Files of another run (or another sample set) are refused by name, not silently mixed."""
+    def labels(name: str, rnd: int, run: str, n: int = 8) -> str:
+        path = tmp_path / name
+        write_labels(path, LabelRound(np.zeros(n, int), np.array([-1]), np.zeros((1, 2), np.float32), np.arange(n),
+                                      {"round": rnd, "run": run, "seed": 0}))
+        return str(path)
+
+    a0, a1, b1 = labels("a0.h5", 0, "grid-selfcond"), labels("a1.h5", 1, "grid-selfcond"), labels("b1.h5", 1, "ring-selfcond")
+    assert len(load_rounds([a0, a1])) == 2
+    proc = relabelgan("audit", a0, b1, check=False)
+    assert proc.returncode == 2 and "b1.h5: run 'ring-selfcond'" in proc.stderr and "a0.h5" in proc.stderr
+    short = labels("s1.h5", 1, "grid-selfcond", n=5)
+    proc = relabelgan("audit", a0, short, check=False)
+    assert proc.returncode == 2 and "s1.h5: labels 5 samples" in proc.stderr
 
 
 def test_lineage_figures_draw_from_hand_made_rounds(three_rounds, tmp_path):

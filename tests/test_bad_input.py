@@ -7,8 +7,8 @@ console script, so the process's own exit status is checked too.
 from __future__ import annotations
 
 import numpy as np
-
 from conftest import relabelgan, relabelgan_process, tiny_config
+
 from relabelgan.artifacts import LabelRound, write_labels
 
 

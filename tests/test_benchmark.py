@@ -7,7 +7,6 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import BIN, REPO
 
 SECTIONS = ("machine", "training", "extraction", "kmeans", "hungarian", "hdf5", "snakemake", "overhead")

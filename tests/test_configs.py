@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import REPO, snakemake, write_config
+
 from relabelgan.config import resolve_config
 
 CONFIGS = sorted((REPO / "configs").glob("*.yaml"))

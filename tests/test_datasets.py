@@ -52,6 +52,14 @@ def test_cifar10_missing_batch_names_the_file(tmp_path):
         load_dataset({"kind": "cifar10", "path": str(tmp_path)})
 
 
+def test_cifar10_files_of_random_bytes_are_refused(tmp_path):
+    """Right sizes, wrong content: class bytes beyond 0..9 mean the files are not CIFAR-10."""
+    for i in range(1, 6):
+        np.random.default_rng(i).integers(0, 256, 4 * 3073).astype(np.uint8).tofile(tmp_path / f"data_batch_{i}.bin")
+    with pytest.raises(DatasetError, match=r"data_batch_1\.bin holds a record with class byte \d+ \(not 0\.\.9\)"):
+        load_dataset({"kind": "cifar10", "path": str(tmp_path)})
+
+
 def test_stl10_is_resized_to_48(tmp_path):
     np.random.default_rng(0).integers(0, 256, 2 * 3 * 96 * 96).astype(np.uint8).tofile(tmp_path / "train_X.bin")
     np.array([1, 10], np.uint8).tofile(tmp_path / "train_y.bin")

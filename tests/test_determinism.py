@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-
 from conftest import relabelgan, tiny_config
+
 from relabelgan.artifacts import read_features, read_labels
 from relabelgan.checkpoint import load_checkpoint
 

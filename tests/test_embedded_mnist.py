@@ -8,8 +8,8 @@ import sys
 import numpy as np
 import pytest
 import torch
-
 from conftest import relabelgan
+
 from relabelgan.datasets import DatasetError, load_dataset
 from relabelgan.evaluator import evaluator_metrics, load_evaluator, train_evaluator
 

@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from packaging.requirements import Requirement
-
 from conftest import REPO
+from packaging.requirements import Requirement
 
 ENVS = sorted((REPO / "envs").glob("*.yaml"))
 # Import names that differ from their distribution's name.

@@ -19,8 +19,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import torch
-
 from conftest import BIN, relabelgan, snakemake, tiny_config, write_config
+
 from relabelgan.artifacts import sha256
 from relabelgan.checkpoint import load_checkpoint
 
@@ -42,8 +42,11 @@ def phase_inputs(tmp_path_factory) -> dict[str, Path]:
     cfg = write_config(d, fault_config())
     paths = {"spec": d / "run.yaml", "model": d / "round_00" / "model.pt", "labels": d / "round_00" / "labels.h5"}
     relabelgan("resolve", "--config", str(cfg), "--run", "grid", "--seed", "0", "--out", str(paths["spec"]))
-    relabelgan("init", "--spec", str(paths["spec"]), "--out", str(paths["model"]))
-    relabelgan("relabel", "--spec", str(paths["spec"]), "--round", "0", "--out", str(paths["labels"]))
+    features, metrics = d / "round_00" / "features.h5", d / "round_00" / "metrics.csv"
+    relabelgan("init", "--spec", str(paths["spec"]), "--out", str(paths["model"]), "--features", str(features),
+               "--metrics", str(metrics))
+    relabelgan("relabel", "--spec", str(paths["spec"]), "--round", "0", "--features", str(features),
+               "--out", str(paths["labels"]))
     return paths
 
 

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from conftest import BIN, REPO
 
 SCRIPT = REPO / "scripts" / "gpu_check.sh"

@@ -3,8 +3,9 @@
 One fresh Python process runs, through the real CLI entry point (``relabelgan.cli.main``) and on
 small real files (config.yaml, features.h5, labels.h5, a tidy metrics.csv made here): ``gather``
 and ``audit``, then ``resolve``, ``tables``, ``figures``, the four label-only lineage figures and
-``relabel`` for every kind of round that needs no model: k-means (round 0 and a warm, matched
-round 1), a class split, and labels carried forward. It then reports which heavy modules it
+``relabel`` for every kind of round: k-means (round 0 and a warm, matched round 1, with the
+labels' metrics), a class split, labels carried forward, round 0 from the ground truth stored in
+features.h5 (acgan) and slcgan's argmax C(x) stored there by its phase. It then reports which heavy modules it
 loaded. torch must be absent; scikit-learn and matplotlib must be absent after gather and audit,
 which use neither. A later import that pulls torch back in fails here.
 """
@@ -19,8 +20,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import yaml
-
 from conftest import tiny_config, write_config
+
 from relabelgan.artifacts import LabelRound, write_features, write_labels
 from relabelgan.config import load_config, run_spec
 
@@ -52,10 +53,13 @@ from relabelgan.lineage import lineage_figures  # the lineage command's label-on
 lineage_figures([str(work / "k0.h5"), str(work / "k1.h5")], str(work / "lineage"))
 spec = ("--spec", work / "run.yaml")
 run("relabel", *spec, "--round", 0, "--features", work / "f0.h5", "--out", work / "l0.h5")
-run("relabel", *spec, "--round", 1, "--features", work / "f1.h5", "--previous", work / "l0.h5", "--out", work / "l1.h5")
+run("relabel", *spec, "--round", 1, "--features", work / "f1.h5", "--previous", work / "l0.h5", "--out", work / "l1.h5",
+    "--metrics", work / "q1.csv")
 split = ("--spec", work / "split.yaml")
 run("relabel", *split, "--round", 1, "--features", work / "f1.h5", "--previous", work / "one.h5", "--out", work / "s1.h5")
-run("relabel", *split, "--round", 2, "--previous", work / "s1.h5", "--out", work / "s2.h5")
+run("relabel", *split, "--round", 2, "--features", work / "f1.h5", "--previous", work / "s1.h5", "--out", work / "s2.h5")
+run("relabel", "--spec", work / "acgan.yaml", "--round", 0, "--features", work / "f1.h5", "--out", work / "a0.h5")
+run("relabel", "--spec", work / "slc.yaml", "--round", 0, "--features", work / "f1.h5", "--out", work / "c0.h5")
 note("all")
 print(json.dumps(loaded))
 """
@@ -70,11 +74,18 @@ def _inputs(tmp_path: Path) -> None:
     write_config(tmp_path, cfg)
     config = load_config(tmp_path / "config.yaml")
     (tmp_path / "split.yaml").write_text(yaml.safe_dump(run_spec(config, "grid-split", 0)))
+    for name, method in (("acgan", "acgan"), ("slc", "slcgan")):
+        spec = {**run_spec(config, "grid-selfcond", 0), "method": method, "name": "grid-selfcond"}
+        (tmp_path / f"{name}.yaml").write_text(yaml.safe_dump(spec))
     rng = np.random.default_rng(0)
     centres = rng.normal(size=(9, 4)) * 5
     for r in (0, 1):
-        x = centres[rng.integers(0, 9, N)] + rng.normal(scale=0.3 + r, size=(N, 4))
-        write_features(tmp_path / f"f{r}.h5", x.astype(np.float32), N, 4, np.arange(N), {"round": r})
+        truth = rng.integers(0, 9, N)
+        x = centres[truth] + rng.normal(scale=0.3 + r, size=(N, 4))
+        # As a phase writes them: ground truth and (slcgan) argmax C(x) beside the features.
+        write_features(tmp_path / f"f{r}.h5", x.astype(np.float32), N, 4, np.arange(N),
+                       {"round": r, "truth_classes": 9, "clusterer_classes": 9},
+                       columns={"truth": truth, "assigned": (truth + 1) % 9})
     write_labels(tmp_path / "one.h5", LabelRound(np.zeros(N, int), [-1], np.zeros((1, 0)), np.arange(N), {"round": 0}))
     for r in (0, 1):
         labels = rng.integers(0, 5, N)
@@ -93,11 +104,16 @@ def test_torch_free_steps_do_not_import_torch(tmp_path):
     assert "torch" not in loaded["all"], "a torch-free step imported torch; see which with `python -X importtime`"
     # The steps did their work: k-means labels, a split, a carried-forward round, figures and tables.
     assert {"sklearn", "matplotlib"} <= set(loaded["all"])
-    from relabelgan.artifacts import read_labels
+    from relabelgan.artifacts import read_feature_column, read_labels
 
     l1 = read_labels(tmp_path / "l1.h5")
     assert l1.k == 9 and l1.attrs["match"] == "hungarian"
     s1, s2 = read_labels(tmp_path / "s1.h5"), read_labels(tmp_path / "s2.h5")
     assert s1.k == 2 and np.array_equal(s1.labels, s2.labels)
+    truth, assigned = (read_feature_column(tmp_path / "f1.h5", c) for c in ("truth", "assigned"))
+    assert np.array_equal(read_labels(tmp_path / "a0.h5").labels, truth)
+    assert np.array_equal(read_labels(tmp_path / "c0.h5").labels, assigned)
+    quality = pd.read_csv(tmp_path / "q1.csv").set_index("metric")["value"]
+    assert {"labels_nmi", "labels_purity"} <= set(quality.index) and 0 < quality["labels_nmi"] <= 1
     for name in ("t.md", "t.png", "f.png", "audit/events.csv", "lineage/flow.png", "lineage/split_tree.png"):
         assert (tmp_path / name).stat().st_size > 0, name

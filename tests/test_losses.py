@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
-
 from conftest import tiny_config
+
 from relabelgan.config import resolve_config, run_spec
 from relabelgan.losses import NonSaturatingLoss, WGANGPLoss, make_loss
 from relabelgan.networks import build_networks, network_arch

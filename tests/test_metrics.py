@@ -270,6 +270,13 @@ def test_comparison_writes_csv_markdown_and_plot(tmp_path):
     assert "| b | uncond | 7.00 |" in md
     assert pd.read_csv(tmp_path / "t.csv")["n"].tolist() == [2, 1]
     assert (tmp_path / "t.png").stat().st_size > 1000
+    # A metric a job could not compute (NaN: FID/IS without weights) stays a column, marked and explained.
+    skipped = pd.concat([_metrics_frame(), pd.DataFrame([{"run": "b", "dataset": "d", "method": "uncond", "seed": 0,
+                                                          "round": 1, "metric": "fid10k_train", "value": np.nan}])])
+    skipped.to_csv(metrics, index=False)
+    comparison(str(metrics), "d", str(tmp_path / "t.csv"), str(tmp_path / "t.md"), str(tmp_path / "t.png"))
+    md = (tmp_path / "t.md").read_text()
+    assert "| b | uncond | – | 7.00 |" in md and "– = not computed" in md and "over 1–2 seed(s)" in md
     with pytest.raises(ValueError, match="no metrics for dataset 'zzz'"):
         comparison(str(metrics), "zzz", str(tmp_path / "x.csv"), str(tmp_path / "x.md"), str(tmp_path / "x.png"))
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 import re
 
 from conftest import tiny_config, write_config
+
 from relabelgan.config import load_config, run_spec
 from relabelgan.extract import extract_features
 from relabelgan.init import init_model
 from relabelgan.progress import Progress
-from relabelgan.torch_labels import dataset_round
+from relabelgan.relabel import relabel
 from relabelgan.train import train_phase
 
 STATUS = re.compile(r"^phase 1: (\d+)/20 \(\d+%\) [\d.]+ it/s ETA (\d+:\d\d:\d\d|\?) \| (.*)$")
@@ -25,7 +26,8 @@ def test_phase_and_extraction_logs_have_status_lines(tmp_path, capfd):
     spec.update(progress_every=0, iters_per_phase=20, log_every=10)  # progress_every 0: a line after every step
     n = spec["dataset_spec"]["n"]
     init_model(spec, str(tmp_path / "m0.pt"))
-    dataset_round(spec, str(tmp_path / "l0.h5"))
+    extract_features(spec, 0, str(tmp_path / "m0.pt"), str(tmp_path / "f0.h5"))
+    relabel(spec, 0, str(tmp_path / "l0.h5"), str(tmp_path / "f0.h5"))
     capfd.readouterr()
     train_phase(spec, 1, str(tmp_path / "m0.pt"), str(tmp_path / "l0.h5"), str(tmp_path / "m1.pt"),
                 str(tmp_path / "log.csv"), str(tmp_path / "s.png"))

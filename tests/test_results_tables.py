@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pandas as pd
 import yaml
-
 from conftest import REPO
 
 SCRIPT = REPO / "scripts" / "results_tables.py"

@@ -10,8 +10,9 @@ import pandas as pd
 import pytest
 import torch
 import torch.nn.functional as F
-
 from conftest import SLCGAN_RUN, relabelgan, tiny_config, write_config
+
+from relabelgan.artifacts import write_features
 from relabelgan.checkpoint import load_checkpoint
 from relabelgan.config import read_spec
 from relabelgan.datasets import load_dataset
@@ -210,16 +211,15 @@ def test_exported_labels_and_features_are_those_of_c_in_the_checkpoint(tmp_path,
     x = load_dataset(spec["dataset_spec"], spec["dataset"]).x
     r0, r1 = tmp_path / "r0", tmp_path / "r1"
     s = ["--spec", str(spec_path)]
-    relabelgan("init", *s, "--out", str(r0 / "model.pt"))
-    for r, d in ((0, r0),):
-        relabelgan("extract", *s, "--round", str(r), "--model", str(d / "model.pt"), "--out", str(d / "features.h5"))
-        relabelgan("relabel", *s, "--round", str(r), "--features", str(d / "features.h5"),
-                   "--model", str(d / "model.pt"), "--out", str(d / "labels.h5"))
+    # As the workflow runs it: init and the phase write features.h5 (with argmax C(x)) themselves.
+    relabelgan("init", *s, "--out", str(r0 / "model.pt"), "--features", str(r0 / "features.h5"),
+               "--metrics", str(r0 / "metrics.csv"))
+    relabelgan("relabel", *s, "--round", "0", "--features", str(r0 / "features.h5"), "--out", str(r0 / "labels.h5"))
     relabelgan("train", *s, "--round", "1", "--model-in", str(r0 / "model.pt"), "--labels", str(r0 / "labels.h5"),
-               "--out", str(r1 / "model.pt"), "--log", str(r1 / "train_log.csv"), "--samples", str(r1 / "samples.png"))
-    relabelgan("extract", *s, "--round", "1", "--model", str(r1 / "model.pt"), "--out", str(r1 / "features.h5"))
+               "--out", str(r1 / "model.pt"), "--log", str(r1 / "train_log.csv"), "--samples", str(r1 / "samples.png"),
+               "--features", str(r1 / "features.h5"), "--metrics", str(r1 / "metrics.csv"))
     relabelgan("relabel", *s, "--round", "1", "--features", str(r1 / "features.h5"), "--previous", str(r0 / "labels.h5"),
-               "--model", str(r1 / "model.pt"), "--out", str(r1 / "labels.h5"))
+               "--out", str(r1 / "labels.h5"))
     C0 = load_clusterer(load_checkpoint(r0 / "model.pt"))
     C1 = load_clusterer(load_checkpoint(r1 / "model.pt"))
     assert any(not torch.equal(a, b) for a, b in zip(C0.state_dict().values(), C1.state_dict().values())), "C was trained"
@@ -228,7 +228,7 @@ def test_exported_labels_and_features_are_those_of_c_in_the_checkpoint(tmp_path,
             logits, feats = C(x), C.features(x)
         with h5py.File(d / "labels.h5") as f:
             assert np.array_equal(f["labels"][...], logits.argmax(1).numpy())
-            assert f.attrs["method"] == "slcgan" and "model.pt" in f.attrs["source_model"]
+            assert f.attrs["method"] == "slcgan" and f.attrs["labels_from"] == "argmax C(x)"
             assert f["centroids"].shape == (9, feats.shape[1])
         with h5py.File(d / "features.h5") as f:
             assert f.attrs["layer"] == "clusterer_penultimate"
@@ -237,10 +237,12 @@ def test_exported_labels_and_features_are_those_of_c_in_the_checkpoint(tmp_path,
     assert state["extra"]["opt_C"] is not None and torch.equal(state["method_state"]["class_sizes"], torch.ones(9))
     log = pd.read_csv(r1 / "train_log.csv")
     assert {"c_adv", "c_aug", "g_mi", "d_u_real"} <= set(log.columns)
-    # Without --model the relabel step says what is missing.
-    bad = relabelgan("relabel", *s, "--round", "0", "--features", str(r0 / "features.h5"), "--out", str(tmp_path / "x.h5"),
-                     check=False)
-    assert bad.returncode != 0 and "--model" in bad.stderr
+    # Features made by D (no argmax C(x) column) are refused with the file named, nothing written.
+    other = tmp_path / "d_features.h5"
+    write_features(other, np.zeros((len(x), 3), np.float32), len(x), 3, np.arange(len(x)), {"run": spec["name"]})
+    bad = relabelgan("relabel", *s, "--round", "0", "--features", str(other), "--out", str(tmp_path / "x.h5"), check=False)
+    assert bad.returncode == 2 and str(other) in bad.stderr and "assigned" in bad.stderr
+    assert not (tmp_path / "x.h5").exists()
 
 
 def test_resume_restores_c_and_its_optimizer(tmp_path):
@@ -250,7 +252,7 @@ def test_resume_restores_c_and_its_optimizer(tmp_path):
     from relabelgan.config import load_config, run_spec
     from relabelgan.extract import extract_features
     from relabelgan.init import init_model
-    from relabelgan.torch_labels import clusterer_round
+    from relabelgan.relabel import relabel
     from relabelgan.train import train_phase
 
     cfg_path = write_config(tmp_path, _tiny_slc_config(iters_per_phase=8, snapshot_every=4, log_every=4))
@@ -259,7 +261,7 @@ def test_resume_restores_c_and_its_optimizer(tmp_path):
     model, feats, labels = str(r0 / "model.pt"), str(r0 / "features.h5"), str(r0 / "labels.h5")
     init_model(spec, model)
     extract_features(spec, 0, model, feats)
-    clusterer_round(spec, 0, labels, feats, None, model)
+    relabel(spec, 0, labels, feats)
 
     def train(s: dict, out) -> dict:
         train_phase(s, 1, model, labels, str(out / "model.pt"), str(out / "log.csv"), str(out / "s.png"))

@@ -8,18 +8,18 @@ import h5py
 import numpy as np
 import pytest
 import torch
-
 from conftest import SPLIT_RUN, snakemake, tiny_config, write_config
+
 from relabelgan.artifacts import LabelRound, read_labels, write_features
 from relabelgan.checkpoint import load_checkpoint, load_networks
-from relabelgan.class_tree import ClassTree, TreeBatchNorm
 from relabelgan.config import read_spec
+from relabelgan.datasets import load_dataset
 from relabelgan.losses import WGANGPLoss
 from relabelgan.networks import build_networks, network_arch
+from relabelgan.networks.class_tree import ClassTree, TreeBatchNorm
 from relabelgan.relabel import relabel
 from relabelgan.splitting import split_classes
 from relabelgan.surgery import grow_checkpoint, tree_from_rounds
-from relabelgan.torch_labels import dataset_round
 
 KMEANS = {"backend": "sklearn", "n_init": 2, "max_iter": 100, "subset": 10000}
 
@@ -157,16 +157,18 @@ def test_supervised_schedule_splits_once(run_spec_file, tmp_path):
     cfg["runs"] = {"digits-sup": {"dataset": "digits", "method": "splitting", "schedule": "supervised",
                                   "split_rounds": [1], "split_threshold": 100}}
     spec = read_spec(run_spec_file(cfg, "digits-sup"))
-    r0 = dataset_round(spec, str(tmp_path / "l0.h5"))
-    assert r0.k == 10 and np.all(r0.parent == -1)
+    truth = load_dataset(spec["dataset_spec"], spec["dataset"]).y.numpy()
     rng = np.random.default_rng(0)
-    n = len(r0.labels)
-    for r in (1, 2):
-        write_features(tmp_path / f"f{r}.h5", rng.standard_normal((n, 6)).astype(np.float32), n, 6, np.arange(n), {})
+    n = len(truth)
+    for r in (0, 1, 2):  # as a phase writes them: the ground truth beside the features
+        write_features(tmp_path / f"f{r}.h5", rng.standard_normal((n, 6)).astype(np.float32), n, 6, np.arange(n),
+                       {"truth_classes": 10}, columns={"truth": truth})
+    r0 = relabel(spec, 0, str(tmp_path / "l0.h5"), str(tmp_path / "f0.h5"))
+    assert r0.k == 10 and np.all(r0.parent == -1) and np.array_equal(r0.labels, truth)
     r1 = relabel(spec, 1, str(tmp_path / "l1.h5"), str(tmp_path / "f1.h5"), str(tmp_path / "l0.h5"))
     assert r1.k == 20  # every digit class has more than 100 samples
     # Round 2 is not a split round: labels carry forward unchanged, each class its own parent.
-    r2 = relabel(spec, 2, str(tmp_path / "l2.h5"), None, str(tmp_path / "l1.h5"))
+    r2 = relabel(spec, 2, str(tmp_path / "l2.h5"), str(tmp_path / "f2.h5"), str(tmp_path / "l1.h5"))
     assert np.array_equal(r2.labels, r1.labels) and r2.parent.tolist() == list(range(20))
     tree = tree_from_rounds([read_labels(tmp_path / f"l{r}.h5") for r in range(3)])
     assert tree.n_nodes == 30 and tree.node_parent[10:] == [c for c in range(10) for _ in (0, 1)]
@@ -179,13 +181,15 @@ def _splitting_config() -> dict:
     return cfg
 
 
-def test_dry_run_extracts_only_at_split_rounds(tmp_path):
+def test_dry_run_relabels_every_round_from_the_phases_features(tmp_path):
     cfg = _splitting_config()
     cfg["runs"]["grid-split"]["split_rounds"] = [2]
     write_config(tmp_path, cfg)
     out = snakemake(tmp_path, "-n", "--quiet", "rules").stdout
-    counts = {l.split()[0]: int(l.split()[1]) for l in out.splitlines() if len(l.split()) == 2 and l.split()[1].isdigit()}
-    assert counts["extract_features"] == 1 and counts["relabel"] == 4 and counts["train_phase"] == 3
+    counts = {x.split()[0]: int(x.split()[1]) for x in out.splitlines() if len(x.split()) == 2 and x.split()[1].isdigit()}
+    # Features come from init and each phase (no extraction jobs); a label round per round, split or carried.
+    assert counts["init"] == 1 and counts["train_phase"] == 3 and counts["relabel"] == 4
+    assert "extract_features" not in counts and "evaluate_round" not in counts
 
 
 @pytest.mark.e2e

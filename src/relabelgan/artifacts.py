@@ -95,10 +95,13 @@ def write_features(
     sample_index: np.ndarray,
     attrs: dict,
     chunk_rows: int = 4096,
+    columns: dict[str, np.ndarray] | None = None,
 ) -> None:
     """Write a features.h5, streaming blocks of rows so memory stays flat in N.
 
     ``features`` is an (n, dim) array or an iterator of (rows, dim) blocks in sample order.
+    ``columns``: per-sample integer arrays stored beside them (``truth``: the dataset's ground-truth
+    classes; ``assigned``: slcgan's argmax C(x)), so the relabel step reads them without torch.
     """
     blocks = [features] if isinstance(features, np.ndarray) else features
     with atomic_path(path) as tmp:
@@ -114,6 +117,10 @@ def write_features(
             if row != n:
                 raise ArtifactError(f"{path}: wrote {row} feature rows, expected {n}.")
             f.create_dataset("sample_index", data=np.asarray(sample_index, dtype=np.int64))
+            for name, values in (columns or {}).items():
+                if len(values) != n:
+                    raise ArtifactError(f"{path}: column {name!r} has {len(values)} rows, expected {n}.")
+                f.create_dataset(name, data=np.asarray(values, dtype=np.int64))
             f.attrs["format"] = FEATURES_FORMAT
             for key, value in attrs.items():
                 f.attrs[key] = value
@@ -126,6 +133,12 @@ def read_features(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, dict
             return f["features"][...], f["sample_index"][...], dict(f.attrs)
         except (KeyError, OSError) as e:
             raise ArtifactError(f"{path}: cannot read datasets 'features'/'sample_index' ({e}); rerun extract.") from e
+
+
+def read_feature_column(path: str | os.PathLike, name: str) -> np.ndarray | None:
+    """A per-sample column of a features.h5 (``truth``, ``assigned``), or None when it has none."""
+    with _open_h5(path, FEATURES_FORMAT) as f:
+        return f[name][...] if name in f else None
 
 
 # ----------------------------------------------------------------------------- labels.h5

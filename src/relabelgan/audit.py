@@ -27,9 +27,23 @@ def load_rounds(paths: list[str]) -> list[LabelRound]:
     order = [int(r.attrs.get("round", i)) for i, r in enumerate(rounds)]
     if len(set(order)) != len(order):
         raise ArtifactError(f"two labels files claim the same round ({order}): {', '.join(map(str, paths))}")
+    _refuse_mixed_runs(rounds, paths)
     for r, p, o in zip(rounds, paths, order):
         r.attrs["path"], r.attrs["round"] = str(p), o
     return [r for _, r in sorted(zip(order, rounds), key=lambda t: t[0])]
+
+
+def _refuse_mixed_runs(rounds: list[LabelRound], paths: list[str]) -> None:
+    """One audit follows one run and seed: files of another run, seed or sample set are refused, named."""
+    first = rounds[0]
+    for r, p in zip(rounds[1:], paths[1:]):
+        for key in ("run", "seed"):
+            if key in first.attrs and key in r.attrs and str(r.attrs[key]) != str(first.attrs[key]):
+                raise ArtifactError(f"{p}: {key} {r.attrs[key]!r}, but {paths[0]} has {first.attrs[key]!r}; "
+                                    "audit the labels files of one run and seed together")
+        if len(r.labels) != len(first.labels):
+            raise ArtifactError(f"{p}: labels {len(r.labels)} samples, but {paths[0]} labels {len(first.labels)}; "
+                                "audit the labels files of one run and seed together")
 
 
 def _aligned(a: LabelRound, b: LabelRound) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -1,7 +1,10 @@
 """The `relabelgan` command: one sub-command per workflow rule, each a thin call into its module.
 
 Every rule in workflow/rules/*.smk runs one of these through ``shell:``, so each step also
-runs without Snakemake. Errors about inputs exit with status 2 and a one-line message.
+runs without Snakemake. A few are for users only: ``extract`` and ``evaluate`` remake a round's
+features and metrics (which its phase writes) from any model.pt, ``assign`` labels new data with a
+trained round, ``install-profile`` writes the user profile behind ``--profile slurm``. Errors about
+inputs exit with status 2 and a one-line message.
 """
 
 from __future__ import annotations
@@ -36,16 +39,29 @@ def cmd_resolve(a: argparse.Namespace) -> None:
         tmp.write_text(yaml.safe_dump(spec, sort_keys=True))
 
 
+def _round_outputs(a: argparse.Namespace):
+    """The round's features.h5 / metrics.csv to write beside model.pt (both or neither)."""
+    from .round_outputs import RoundOutputs
+
+    if (a.features is None) != (a.metrics is None):
+        raise SystemExit(f"relabelgan {a.command}: give --features and --metrics together (or neither)")
+    return RoundOutputs(a.features, a.metrics, a.evaluator) if a.features else None
+
+
 def cmd_init(a: argparse.Namespace) -> None:
     from .init import init_model
+    from .round_outputs import write_round_outputs
 
-    init_model(_spec(a.spec), a.out)
+    spec, outputs = _spec(a.spec), _round_outputs(a)
+    init_model(spec, a.out)
+    if outputs:
+        write_round_outputs(spec, 0, a.out, None, outputs)
 
 
 def cmd_train(a: argparse.Namespace) -> None:
     from .train import train_phase
 
-    train_phase(_spec(a.spec), a.round, a.model_in, a.labels, a.out, a.log, a.samples)
+    train_phase(_spec(a.spec), a.round, a.model_in, a.labels, a.out, a.log, a.samples, _round_outputs(a))
 
 
 def cmd_extract(a: argparse.Namespace) -> None:
@@ -56,22 +72,14 @@ def cmd_extract(a: argparse.Namespace) -> None:
 
 def cmd_relabel(a: argparse.Namespace) -> None:
     from .methods import get_method
-    from .relabel import label_source, relabel
+    from .relabel import label_source, relabel, write_label_quality
 
     spec = _spec(a.spec)
-    source = label_source(get_method(spec["method"]), spec, a.round)
-    # Only labels read from the dataset or from slcgan's network need torch; k-means rounds run without it.
-    if source == "dataset":
-        from .torch_labels import dataset_round
-
-        result = dataset_round(spec, a.out)
-    elif source == "clusterer":
-        from .torch_labels import clusterer_round
-
-        result = clusterer_round(spec, a.round, a.out, a.features, a.previous, a.model)
-    else:
-        result = relabel(spec, a.round, a.out, a.features, a.previous)
-    print(f"round {a.round}: k={result.k} sizes={result.sizes.tolist()}")
+    result = relabel(spec, a.round, a.out, a.features, a.previous)
+    if a.metrics:
+        write_label_quality(spec, a.round, a.features, result, a.metrics)
+    print(f"round {a.round} ({label_source(get_method(spec['method']), spec, a.round)}): "
+          f"k={result.k} sizes={result.sizes.tolist()}")
 
 
 def cmd_evaluate(a: argparse.Namespace) -> None:
@@ -149,16 +157,37 @@ def cmd_figures(a: argparse.Namespace) -> None:
     metrics_over_rounds(a.metrics, a.dataset, a.out)
 
 
+def cmd_assign(a: argparse.Namespace) -> None:
+    import numpy as np
+
+    from .assign import assign_labels
+
+    labels = assign_labels(a.model, a.labels, a.inputs, a.out)
+    print(f"{len(labels)} inputs labelled, written to {a.out}; inputs per class: {np.bincount(labels).tolist()}")
+
+
+def cmd_install_profile(a: argparse.Namespace) -> None:
+    from .profiles import install_profile
+
+    try:
+        path = install_profile(a.name, a.account, a.partition, a.force)
+    except (FileExistsError, ValueError) as e:
+        print(f"relabelgan install-profile: error: {e}", file=sys.stderr)
+        raise SystemExit(2) from None
+    print(f"wrote {path}:\n{path.read_text()}")
+    print(f"now: snakemake --cores 2 --profile {a.name}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="relabelgan", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
     commands: dict[str, tuple[Callable, str]] = {
         "resolve": (cmd_resolve, "write one run's resolved spec (run.yaml) from a config"),
-        "init": (cmd_init, "round 0: freshly initialised networks"),
-        "train": (cmd_train, "one training phase: model r-1 + labels r-1 -> model r"),
+        "init": (cmd_init, "round 0: freshly initialised networks (and their features and metrics)"),
+        "train": (cmd_train, "one training phase: model r-1 + labels r-1 -> model r (and its features and metrics)"),
         "extract": (cmd_extract, "discriminator features of every training sample (features.h5)"),
         "relabel": (cmd_relabel, "labels of a round (labels.h5) from features and the previous labels"),
-        "evaluate": (cmd_evaluate, "one round's metrics (tidy CSV)"),
+        "evaluate": (cmd_evaluate, "one model's round metrics (tidy CSV), as a phase writes them"),
         "gather": (cmd_gather, "concatenate metric CSVs"),
         "figures": (cmd_figures, "metrics-over-rounds figure of one dataset"),
         "evaluate-final": (cmd_evaluate_final, "the final round's heavier metrics (nearest neighbours, FID/IS)"),
@@ -166,12 +195,21 @@ def build_parser() -> argparse.ArgumentParser:
         "audit": (cmd_audit, "where samples went, which moved, which classes split or merged"),
         "lineage": (cmd_lineage, "one run's label-flow, transition, size, split-tree and cluster figures"),
         "tables": (cmd_tables, "comparison table (CSV, Markdown) and plot of one dataset's runs"),
+        "assign": (cmd_assign, "label new data the way a trained round labels its training set"),
+        "install-profile": (cmd_install_profile, "write the user Snakemake profile behind `--profile slurm`"),
     }
     parsers = {}
     for name, (fn, help_) in commands.items():
         sp = sub.add_parser(name, help=help_, description=help_)
         sp.set_defaults(func=fn)
         parsers[name] = sp
+    _round_step_arguments(parsers)
+    _other_arguments(parsers)
+    return p
+
+
+def _round_step_arguments(parsers: dict[str, argparse.ArgumentParser]) -> None:
+    """Arguments of the commands that make a round's files: resolve, init, train, extract, relabel, evaluate."""
     parsers["resolve"].add_argument("--config", help="config.yaml to resolve the run from")
     parsers["resolve"].add_argument("--run")
     parsers["resolve"].add_argument("--seed", type=int)
@@ -186,17 +224,25 @@ def build_parser() -> argparse.ArgumentParser:
     parsers["train"].add_argument("--labels", required=True)
     parsers["train"].add_argument("--log", required=True)
     parsers["train"].add_argument("--samples", required=True)
+    for name in ("init", "train"):
+        parsers[name].add_argument("--features", help="also write the round's features.h5 here (with --metrics)")
+        parsers[name].add_argument("--metrics", help="also write the round's model metrics (tidy CSV) here")
+        parsers[name].add_argument("--evaluator", help="evaluator.pt of the run's dataset (clf_* metrics)")
     parsers["extract"].add_argument("--model", required=True)
-    parsers["relabel"].add_argument("--features", help="features.h5 of this round (methods that relabel)")
+    parsers["relabel"].add_argument("--features", required=True, help="features.h5 of this round (written by its phase)")
     parsers["relabel"].add_argument("--previous", help="labels.h5 of the previous round")
-    parsers["relabel"].add_argument("--model", help="model.pt of this round (slcgan: labels = argmax of its clustering net)")
+    parsers["relabel"].add_argument("--metrics", help="also write the labels' NMI/purity/accuracy (tidy CSV) here")
     parsers["evaluate"].add_argument("--model", required=True)
-    parsers["evaluate"].add_argument("--labels", help="labels.h5 of this round (clustering metrics)")
+    parsers["evaluate"].add_argument("--labels", help="labels.h5 the model was trained on (real intra-class MS-SSIM)")
     parsers["evaluate"].add_argument("--evaluator", help="evaluator.pt of the run's dataset (clf_* metrics)")
     parsers["evaluate-final"].add_argument("--spec", required=True, help="run.yaml written by `relabelgan resolve`")
     parsers["evaluate-final"].add_argument("--round", type=int, required=True)
     parsers["evaluate-final"].add_argument("--model", required=True)
     parsers["evaluate-final"].add_argument("--out", required=True)
+
+
+def _other_arguments(parsers: dict[str, argparse.ArgumentParser]) -> None:
+    """Arguments of the evaluator, final-metric, report and user commands."""
     parsers["train-evaluator"].add_argument("--dataset", required=True, help="the dataset's name")
     parsers["train-evaluator"].add_argument("--dataset-json", required=True, help="its resolved spec (config datasets.NAME)")
     parsers["train-evaluator"].add_argument(
@@ -223,10 +269,17 @@ def build_parser() -> argparse.ArgumentParser:
     parsers["tables"].add_argument("--out-png", required=True)
     parsers["gather"].add_argument("--out", required=True)
     parsers["gather"].add_argument("inputs", nargs="*")
+    parsers["assign"].add_argument("--model", required=True, help="a round's model.pt")
+    parsers["assign"].add_argument("--labels", help="that round's labels.h5 (selfcond, splitting: its centroids)")
+    parsers["assign"].add_argument("--out", required=True, help="CSV: item, label, probability or distance")
+    parsers["assign"].add_argument("inputs", nargs="+", help="images, folders of images, .npy/.h5 arrays, or 'train'")
+    parsers["install-profile"].add_argument("name", choices=["slurm"], help="the profile to write")
+    parsers["install-profile"].add_argument("--account", help="SLURM account every job is charged to")
+    parsers["install-profile"].add_argument("--partition", help="SLURM partition every job goes to")
+    parsers["install-profile"].add_argument("--force", action="store_true", help="replace an existing profile")
     parsers["figures"].add_argument("--metrics", required=True)
     parsers["figures"].add_argument("--dataset", required=True)
     parsers["figures"].add_argument("--out", required=True)
-    return p
 
 
 def main(argv: list[str] | None = None) -> int:

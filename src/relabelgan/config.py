@@ -1,6 +1,7 @@
 """Config loading: defaults merged into runs, validated against the JSON schema.
 
-The schema (workflow/schemas/config.schema.yaml) is the one place defaults and allowed
+The schema (config.schema.yaml in this package, linked from workflow/schemas/ where the
+Snakemake catalog keeps schemas) is the one place defaults and allowed
 values live. The workflow and the CLI both call :func:`resolve_config`, so a run resolves
 the same way with or without Snakemake. A resolved run (one run, one seed, its dataset
 spelled out) is saved beside the run's outputs as ``run.yaml``; every rule reads that.
@@ -9,12 +10,15 @@ spelled out) is saved beside the run's outputs as ``run.yaml``; every rule reads
 from __future__ import annotations
 
 import copy
+import json
+import os
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+# Package data, so a non-editable install (`pip install .`) validates configs too.
+SCHEMA_PATH = Path(__file__).resolve().with_name("config.schema.yaml")
 
 
 class ConfigError(ValueError):
@@ -62,10 +66,16 @@ def resolve_config(config: dict, source: str = "config") -> dict:
     """
     if not isinstance(config, dict):
         raise ConfigError(f"{source}: expected a mapping at the top level")
+    if not config:
+        raise ConfigError(f"{source}: holds no settings; start from a copy of config.yaml or of a file in configs/")
     cfg = copy.deepcopy(config)
+    if isinstance(cfg.get("seeds"), list):
+        # `--config seeds=[0,1]` arrives as strings: Snakemake reads list values with YAML's BaseLoader.
+        cfg["seeds"] = [int(s) if isinstance(s, str) and s.strip().isdigit() else s for s in cfg["seeds"]]
     shared = cfg.get("defaults") or {}
     if not isinstance(shared, dict):
         raise ConfigError(f"{source}: 'defaults' must be a mapping")
+    _check_default_keys(shared, source)
     if isinstance(cfg.get("runs"), dict):
         cfg["runs"] = {
             name: _deep_merge(shared, run) if isinstance(run, dict) else run for name, run in cfg["runs"].items()
@@ -77,7 +87,52 @@ def resolve_config(config: dict, source: str = "config") -> dict:
                 f"{source}: runs.{name}.dataset is {run['dataset']!r}, which is not a key of 'datasets' "
                 f"({', '.join(sorted(cfg['datasets']))})"
             )
+        _check_cluster_count(name, run, cfg["datasets"][run["dataset"]], source)
     return cfg
+
+
+def _run_keys() -> set[str]:
+    with open(SCHEMA_PATH) as f:
+        return set(yaml.safe_load(f)["$defs"]["run"]["properties"])
+
+
+def _check_default_keys(shared: dict, source: str) -> None:
+    """An unknown key under ``defaults`` is reported there, not in whichever run it was merged into."""
+    unknown = sorted(set(shared) - _run_keys())
+    if unknown:
+        raise ConfigError(
+            f"{source}: defaults.{unknown[0]} is not a run key; the keys a run (and so `defaults`) takes: {SCHEMA_PATH}"
+        )
+
+
+# The sample count of the kinds that take an `n` key, when it is not given (datasets.py builds them so).
+DEFAULT_N = {"ring": 10000, "grid": 10000, "stacked_mnist": 60000}
+DIGITS_N = 1797  # scikit-learn's bundled digits
+
+
+def dataset_size(dataset: dict) -> int | None:
+    """Samples of a dataset when the config alone says it (2D mixtures, stacked_mnist, digits), else None."""
+    if dataset["kind"] == "digits":
+        return DIGITS_N
+    return int(dataset.get("n", DEFAULT_N[dataset["kind"]])) if dataset["kind"] in DEFAULT_N else None
+
+
+def _check_cluster_count(name: str, run: dict, dataset: dict, source: str) -> None:
+    """k clusters need at least k samples to cluster: caught here rather than by k-means a phase later."""
+    from .methods import get_method
+
+    method = get_method(run["method"])
+    if method.classes != "k":  # the class count is the dataset's, one, or a split schedule
+        return
+    k, subset = run["k"], run["kmeans"]["subset"]
+    clusters_features = method.relabels and not (method.clusterer or method.grows)  # k-means on a subset
+    if clusters_features and k > subset:
+        raise ConfigError(f"{source}: runs.{name}.k is {k}, more than kmeans.subset ({subset}) k-means fits on; "
+                          "lower k or raise kmeans.subset")
+    n = dataset_size(dataset)
+    if n is not None and k > n:
+        raise ConfigError(f"{source}: runs.{name}.k is {k}, more than the {n} samples of dataset "
+                          f"{run['dataset']!r}; lower k")
 
 
 def load_config(path: str | Path) -> dict:
@@ -89,14 +144,40 @@ def load_config(path: str | Path) -> dict:
         return resolve_config(yaml.safe_load(f) or {}, source=str(path))
 
 
-def run_spec(config: dict, run: str, seed: int) -> dict[str, Any]:
-    """The resolved spec of one run and seed: the run's keys plus ``name``, ``seed``, ``dataset_spec``."""
+# Keys that change how a run reports and checkpoints, never what it computes. The workflow leaves them
+# out of run.yaml and hands them to its jobs through the environment, so editing one never reruns a job.
+BOOKKEEPING_KEYS = ("log_every", "snapshot_every", "progress_every")
+BOOKKEEPING_ENV = "RELABELGAN_BOOKKEEPING"
+
+
+def run_spec(config: dict, run: str, seed: int, bookkeeping: bool = True) -> dict[str, Any]:
+    """The resolved spec of one run and seed: the run's keys plus ``name``, ``seed``, ``dataset_spec``
+    (without :data:`BOOKKEEPING_KEYS` when ``bookkeeping`` is False: the workflow's run.yaml)."""
     if run not in config["runs"]:
         raise ConfigError(f"run {run!r} is not in the config (runs: {', '.join(sorted(config['runs']))})")
     spec = copy.deepcopy(config["runs"][run])
     spec["name"] = run
     spec["seed"] = int(seed)
     spec["dataset_spec"] = copy.deepcopy(config["datasets"][spec["dataset"]])
+    if not bookkeeping:
+        for key in BOOKKEEPING_KEYS:
+            spec.pop(key, None)
+    return spec
+
+
+def bookkeeping_env(config: dict) -> str:
+    """Every run's bookkeeping keys as the JSON the workflow puts in ``$RELABELGAN_BOOKKEEPING``."""
+    return json.dumps({run: {k: spec[k] for k in BOOKKEEPING_KEYS} for run, spec in config["runs"].items()})
+
+
+def _with_bookkeeping(spec: dict) -> dict:
+    """Fill the bookkeeping keys a run.yaml lacks: from the workflow's environment, else the schema's defaults."""
+    missing = [k for k in BOOKKEEPING_KEYS if k not in spec]
+    if missing:
+        given = json.loads(os.environ.get(BOOKKEEPING_ENV) or "{}").get(spec["name"], {})
+        with open(SCHEMA_PATH) as f:
+            defaults = {k: v.get("default") for k, v in yaml.safe_load(f)["$defs"]["run"]["properties"].items()}
+        spec.update({k: given.get(k, defaults[k]) for k in missing})
     return spec
 
 
@@ -110,4 +191,4 @@ def read_spec(path: str | Path) -> dict[str, Any]:
     for key in ("name", "seed", "method", "dataset_spec"):
         if not isinstance(spec, dict) or key not in spec:
             raise ConfigError(f"{path}: not a resolved run spec (key {key!r} missing)")
-    return spec
+    return _with_bookkeeping(spec)

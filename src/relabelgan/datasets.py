@@ -18,6 +18,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .config import DEFAULT_N
 from .errors import DatasetError  # defined torch-free so the CLI can catch it; raised here
 
 
@@ -73,7 +74,7 @@ def _require(path: Path, what: str, hint: str) -> None:
         raise DatasetError(f"{what}: {path} not found. {hint} (datasets are never downloaded at run time)")
 
 
-def _images_to_tensor(images: np.ndarray, resolution: int | None) -> torch.Tensor:
+def images_to_tensor(images: np.ndarray, resolution: int | None) -> torch.Tensor:
     """uint8 NHWC or NCHW -> float NCHW in [-1, 1], resized (antialiased) when asked."""
     x = torch.from_numpy(images).float().div_(127.5).sub_(1.0)
     if resolution is not None and x.shape[-1] != resolution:
@@ -94,9 +95,12 @@ def _cifar10(name: str, spec: dict) -> Dataset:
         if raw.size % 3073:
             raise DatasetError(f"cifar10: {f} has {raw.size} bytes, not a multiple of 3073; the file is damaged")
         raw = raw.reshape(-1, 3073)
+        if raw[:, 0].max() > 9:  # each record starts with its class byte, 0..9
+            raise DatasetError(f"cifar10: {f} holds a record with class byte {int(raw[:, 0].max())} (not 0..9): "
+                               "not CIFAR-10's binary release; re-extract cifar-10-binary.tar.gz")
         ys.append(raw[:, 0].astype(np.int64))
         xs.append(raw[:, 1:].reshape(-1, 3, 32, 32))
-    x = _images_to_tensor(np.concatenate(xs), spec.get("resolution"))
+    x = images_to_tensor(np.concatenate(xs), spec.get("resolution"))
     return Dataset(name, x, torch.from_numpy(np.concatenate(ys)), 10)
 
 
@@ -121,7 +125,7 @@ def _stl10(name: str, spec: dict) -> Dataset:
     for i in range(0, len(images), STL10_CHUNK):
         # STL-10 stores images column-major: transpose to (N, C, H, W).
         chunk = np.ascontiguousarray(images[i : i + STL10_CHUNK].transpose(0, 1, 3, 2))
-        x[i : i + len(chunk)] = _images_to_tensor(chunk, resolution)
+        x[i : i + len(chunk)] = images_to_tensor(chunk, resolution)
     if labels_file is None:
         return Dataset(name, x, None, 1)
     y = np.fromfile(root / labels_file, dtype=np.uint8).astype(np.int64) - 1
@@ -186,7 +190,7 @@ def _mnist_arrays(spec: dict, what: str) -> tuple[np.ndarray, np.ndarray]:
 def _mnist(name: str, spec: dict) -> Dataset:
     images, labels = _mnist_arrays(spec, "mnist")
     # 32 px by default: the DCGAN's three 2x stages need a side divisible by 8 (28 is not).
-    x = _images_to_tensor(images[:, None], spec.get("resolution", 32))
+    x = images_to_tensor(images[:, None], spec.get("resolution", 32))
     return Dataset(name, x, torch.from_numpy(labels), 10)
 
 
@@ -194,8 +198,8 @@ def _stacked_mnist(name: str, spec: dict) -> Dataset:
     """Three seeded random MNIST digits stacked as RGB channels; class = 100*d0 + 10*d1 + d2 (1,000 modes)."""
     images, labels = _mnist_arrays(spec, "stacked_mnist")
     # Resize each digit once, then stack: the same pixels as resizing all 3n channels, for far less work.
-    digits = _images_to_tensor(images[:, None], spec.get("resolution", 32))[:, 0]
-    n = int(spec.get("n", 60000))
+    digits = images_to_tensor(images[:, None], spec.get("resolution", 32))[:, 0]
+    n = int(spec.get("n", DEFAULT_N["stacked_mnist"]))
     rng = np.random.default_rng(int(spec.get("seed", 0)))
     picks = rng.integers(0, len(images), size=(n, 3))
     y = labels[picks] @ np.array([100, 10, 1])
@@ -221,7 +225,7 @@ def _imagefolder(name: str, spec: dict) -> Dataset:
             targets.append(c)
     if not images:
         raise DatasetError(f"imagefolder: no images under {root}")
-    x = _images_to_tensor(np.stack(images), None)
+    x = images_to_tensor(np.stack(images), None)
     return Dataset(name, x, torch.tensor(targets), len(classes))
 
 
@@ -232,10 +236,10 @@ def load_dataset(spec: dict, name: str | None = None) -> Dataset:
     seed = int(spec.get("seed", 0))
     if kind == "ring":
         means = ring_means(int(spec.get("modes", 8)), float(spec.get("radius", 1.0)))
-        return _mixture(name, means, float(spec.get("std", 0.01)), int(spec.get("n", 10000)), seed)
+        return _mixture(name, means, float(spec.get("std", 0.01)), int(spec.get("n", DEFAULT_N["ring"])), seed)
     if kind == "grid":
         means = grid_means(int(spec.get("side", 5)), float(spec.get("spacing", 2.0)))
-        return _mixture(name, means, float(spec.get("std", 0.05)), int(spec.get("n", 10000)), seed)
+        return _mixture(name, means, float(spec.get("std", 0.05)), int(spec.get("n", DEFAULT_N["grid"])), seed)
     if kind == "digits":
         return _digits(name)
     loaders = {

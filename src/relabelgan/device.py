@@ -11,9 +11,11 @@ __all__ = ["derive_seed", "pick_device"]
 
 def pick_device(spec: dict) -> torch.device:
     """'auto' is CUDA when available, else CPU; asking for CUDA without one is an error."""
-    want = spec.get("device", "auto")
+    want = spec["device"]
     if want == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError(f"run {spec.get('name')}: device 'cuda' requested but no CUDA device is available")
+        from .config import ConfigError
+
+        raise ConfigError(f"run {spec['name']}: device is 'cuda' but no CUDA device is available; set device: auto or cpu")
     if want == "cpu" or not torch.cuda.is_available():
         return torch.device("cpu")
     return torch.device("cuda")

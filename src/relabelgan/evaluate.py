@@ -1,8 +1,10 @@
-"""`relabelgan evaluate`: one round's metrics as tidy rows (run, seed, round, metric, value).
+"""`relabelgan evaluate`: one round's model metrics as tidy rows (run, seed, round, metric, value).
 
 A metric's name carries its protocol: ``modes_50k`` is counted on 50,000 samples.
-``evaluate_round`` holds the cheap per-round metrics; ``evaluate_final`` the heavier ones that run on
-the last round only (docs/metrics.md lists every metric and its protocol).
+``evaluate_round`` holds the cheap per-round metrics of a model; the workflow runs it at the end of
+each phase (train.py, init.py), while the model is at hand. The labels' own metrics against the
+ground truth (NMI, purity) are the relabel step's (relabel.label_quality). ``evaluate_final`` holds
+the heavier ones that run on the last round only (docs/metrics.md lists every metric and its protocol).
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ import pandas as pd
 
 from .artifacts import read_labels
 from .checkpoint import load_checkpoint, load_networks
-from .clustering import clustering_metrics
 from .datasets import load_dataset
 from .device import derive_seed, pick_device
 from .diversity import intra_class_msssim, protocol_name
@@ -48,11 +49,11 @@ def _distribution_metrics(spec: dict, rnd: int, x, data) -> dict[str, float]:
 def evaluate_round(
     spec: dict, rnd: int, model: str, labels_path: str | None, out: str, evaluator_path: str | None = None
 ) -> pd.DataFrame:
-    """Compute every cheap metric that applies to this run's dataset at round ``rnd`` and write ``out``.
+    """Compute every cheap model metric that applies to this run's dataset at round ``rnd`` and write ``out``.
 
     2D mixtures: modes, high-quality share, reverse KL, spread ratio, MMD². With an evaluator: its ``clf_*`` metrics.
-    Images: intra-class MS-SSIM of generated samples and, with labels, of the real members of each
-    cluster. With labels and ground truth: NMI, purity and best-permutation accuracy.
+    Images: intra-class MS-SSIM of generated samples and, given the labels the model was trained on,
+    of the real members of each of those classes (the diversity G was asked to reproduce).
     """
     device = pick_device(spec)
     data = load_dataset(spec["dataset_spec"], spec["dataset"])
@@ -71,16 +72,13 @@ def evaluate_round(
         if evaluator_path:
             values.update({f"{k}_{tag}": v for k, v in evaluator_metrics(load_evaluator(evaluator_path), x).items()})
         if data.is_image:
-            pairs = int(spec.get("msssim_pairs", 50))
+            pairs = int(spec["msssim_pairs"])
             stem = protocol_name(data.x.shape[-1])
             seed = derive_seed(spec["seed"], "msssim", rnd)
             values[f"{stem}_gen_intra"] = intra_class_msssim(x, y_gen.numpy(), pairs, seed)
             if labels is not None:
                 real = data.x[labels.sample_index]
                 values[f"{stem}_real_intra"] = intra_class_msssim(real, labels.labels, pairs, seed)
-    if labels is not None and data.y is not None:
-        truth = data.y.numpy()[labels.sample_index]
-        values.update({f"labels_{k}": v for k, v in clustering_metrics(labels.labels, truth).items()})
     stages.done(f"{len(values)} metrics computed")
     frame = metric_rows(spec, rnd, values)
     write_csv(frame, out)
@@ -94,15 +92,17 @@ def evaluate_final(spec: dict, rnd: int, model: str, out: str) -> pd.DataFrame:
     G, state = _generator(model, device)
     weights, z_dim = class_weights(state), state["arch"]["z_dim"]
     values: dict[str, float] = {}
-    n_nn = min(int(spec.get("nn_samples", 1000)), spec["eval_samples"])
+    n_nn = min(int(spec["nn_samples"]), spec["eval_samples"])
     x, _ = generate(G, n_nn, z_dim, weights, derive_seed(spec["seed"], "nn", rnd), device)
     nn_seed = derive_seed(spec["seed"], "nn-probe", rnd)
     values.update({f"{k}_{_protocol(n_nn)}": v for k, v in nearest_neighbour_metrics(x, data.x, nn_seed).items()})
     if data.is_image:
-        n_fid = int(spec.get("fid_samples", 10000))
+        n_fid = int(spec["fid_samples"])
         x, _ = generate(G, n_fid, z_dim, weights, derive_seed(spec["seed"], "fid", rnd), device)
         metrics, message = inception_metrics(x, data.x, derive_seed(spec["seed"], "fid-splits"), device.type == "cuda")
         print(message, file=sys.stderr)
+        # Skipped (no weights): NaN rows keep the columns in every table, marked as not computed.
+        metrics = metrics or {"fid": float("nan"), "is": float("nan")}
         tag = _protocol(n_fid)
         # Against the whole training set, hence the _train suffix (StyleGAN's fid50k_train naming).
         values.update({f"fid{tag}_train" if k == "fid" else f"{k}{tag}": v for k, v in metrics.items()})

@@ -1,6 +1,10 @@
 """`relabelgan extract`: the discriminator's last-hidden-layer features of every training sample.
 
-For ``slcgan`` they are the clustering network C's penultimate-layer features instead.
+For ``slcgan`` they are the clustering network C's penultimate-layer features instead, with its
+labels argmax C(x) beside them (column ``assigned``). The dataset's ground truth, where it has
+one, is stored too (column ``truth``): with both, the relabel step needs neither torch nor the
+dataset. The workflow calls :func:`extract_features` at the end of each phase (train.py, init.py),
+while the model is at hand; the command re-extracts from any model.pt.
 """
 
 from __future__ import annotations
@@ -42,14 +46,20 @@ def extract_features(spec: dict, rnd: int, model: str, out: str) -> None:
     device = pick_device(spec)
     data = load_dataset(spec["dataset_spec"], spec["dataset"])
     state = load_checkpoint(model)
+    attrs = {"round": rnd, "model": provenance(model), "run": spec["name"], "seed": spec["seed"]}
+    columns = {}
+    if data.y is not None:
+        columns["truth"], attrs["truth_classes"] = data.y.numpy(), int(data.n_classes)
     if get_method(spec["method"]).clusterer:
         # slcgan: the clustering network's penultimate layer, the one its labels are read from.
-        from .slcgan import load_clusterer
+        from .slcgan import cluster_labels, load_clusterer
 
-        net, layer = load_clusterer(state, device, model), "clusterer_penultimate"
+        net, attrs["layer"] = load_clusterer(state, device, model), "clusterer_penultimate"
+        columns["assigned"] = cluster_labels(net, data.x, spec["extract_batch"], device)
+        attrs["clusterer_classes"] = int(net.n_classes)
     else:
-        net, layer = load_networks(state, device)[1], "last_hidden"
-    plan = accel_plan(device, tuple(data.x.shape[1:]), len(data), precision=spec.get("precision", "auto"))
+        net, attrs["layer"] = load_networks(state, device)[1], "last_hidden"
+    plan = accel_plan(device, tuple(data.x.shape[1:]), len(data), precision=spec["precision"])
     prepare_modules(plan, net)
     dim = int(net.features(to_layout(data.x[:1].to(device), plan)).shape[1])
     write_features(
@@ -59,5 +69,6 @@ def extract_features(spec: dict, rnd: int, model: str, out: str) -> None:
         n=len(data),
         dim=dim,
         sample_index=np.arange(len(data)),
-        attrs={"round": rnd, "layer": layer, "model": provenance(model), "run": spec["name"], "seed": spec["seed"]},
+        attrs=attrs,
+        columns=columns,
     )

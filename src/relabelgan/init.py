@@ -6,12 +6,12 @@ import torch
 
 from . import __version__
 from .checkpoint import save_checkpoint
-from .class_tree import ClassTree
 from .datasets import load_dataset
 from .device import derive_seed
 from .losses import OwnsNetworks, make_loss
 from .methods import get_method
 from .networks import build_networks, network_arch
+from .networks.class_tree import ClassTree
 
 
 def init_model(spec: dict, out: str) -> None:

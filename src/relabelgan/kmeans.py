@@ -30,8 +30,8 @@ class KMeansResult:
 def _cuml_available() -> bool:
     """cuML imports and sees a CUDA device (asked through CuPy, which cuML brings: no torch here)."""
     try:
-        import cupy
         import cuml  # noqa: F401
+        import cupy
 
         return cupy.cuda.runtime.getDeviceCount() > 0
     except Exception:

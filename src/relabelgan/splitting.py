@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 
 import numpy as np
-from sklearn.preprocessing import normalize
 
 from .artifacts import ArtifactError, LabelRound
 from .kmeans import cluster_round
@@ -33,6 +32,8 @@ def normalise_features(x: np.ndarray, how: str) -> np.ndarray:
     x = np.asarray(x, dtype=np.float32)
     if how == "none" or len(x) == 0:
         return x
+    from sklearn.preprocessing import normalize  # lazily: relabel rounds that do not split skip scikit-learn
+
     return normalize(x, norm="l2", axis=1 if how == "l2" else 0).astype(np.float32)
 
 

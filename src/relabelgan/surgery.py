@@ -19,8 +19,8 @@ import torch
 
 from .artifacts import ArtifactError, LabelRound
 from .checkpoint import load_networks
-from .class_tree import ClassTree, node_table_names
 from .networks import build_networks
+from .networks.class_tree import ClassTree, node_table_names
 
 
 def tree_from_rounds(rounds: list[LabelRound]) -> ClassTree:

@@ -43,7 +43,7 @@ def format_mean_se(mean: float, se: float = float("nan")) -> str:
     significant digits (at most 6 significant digits of the mean); a missing se (one seed) is left out.
     """
     if not np.isfinite(mean):
-        return str(mean)
+        return "–"  # not computed (e.g. FID/IS without the Inception weights): shown, never dropped
     places = decimals_for(mean, 3)
     if np.isfinite(se):
         places = min(max(places, decimals_for(se, 2)), max(places, decimals_for(mean, 6)))
@@ -60,8 +60,10 @@ def markdown_table(summary: pd.DataFrame, title: str, notes: list[str] = ()) -> 
              "| --- | --- |" + " --- |" * len(metrics)]
     for r in runs.itertuples():
         lines.append(f"| {r.run} | {r.method} | " + " | ".join(cells.get((r.run, m), "") for m in metrics) + " |")
-    n = summary["n"]
+    n = summary.loc[summary["n"] > 0, "n"]
     lines += ["", f"Final round of each run; mean ± standard error over {n.min()}–{n.max()} seed(s)."]
+    if not np.isfinite(summary["mean"]).all():
+        lines += ["– = not computed: the job's log says why (FID/IS need the Inception weights, docs/metrics.md)."]
     lines += [f"{note}" for note in notes]
     return "\n".join(lines) + "\n"
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import signal
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,14 +20,16 @@ import numpy as np
 import torch
 
 from . import __version__
-from .accel import BatchSource, accel_plan, autocast, prepare_modules
-from .artifacts import ArtifactError, atomic_path, read_labels, sha256
+from .accel import AccelPlan, BatchSource, accel_plan, autocast, prepare_modules
+from .artifacts import ArtifactError, LabelRound, atomic_path, read_labels, sha256
 from .checkpoint import load_checkpoint, load_networks, save_checkpoint
-from .datasets import load_dataset
+from .datasets import Dataset, load_dataset
 from .device import derive_seed, pick_device
 from .losses import OwnsNetworks, make_loss
 from .methods import get_method
+from .networks import Discriminator, Generator
 from .progress import Progress
+from .round_outputs import RoundOutputs, write_round_outputs
 from .samples import save_sample_figure
 from .surgery import grow_checkpoint
 
@@ -67,7 +70,7 @@ def _set_rng_state(gen: torch.Generator, state: dict[str, torch.Tensor]) -> None
 
 
 def _lr_factor(spec: dict, global_iter: int) -> float:
-    if spec.get("lr_decay", "none") == "linear":
+    if spec["lr_decay"] == "linear":
         total = spec["rounds"] * spec["iters_per_phase"]
         return max(0.0, 1.0 - global_iter / total)
     return 1.0
@@ -80,22 +83,85 @@ def _set_lr(optimizers: tuple[tuple[torch.optim.Optimizer, float], ...], factor:
             group["lr"] = base * factor
 
 
-def train_phase(
-    spec: dict,
-    rnd: int,
-    model_in: str,
-    labels_path: str,
-    model_out: str,
-    log_path: str,
-    samples_path: str,
-) -> None:
-    """Train phase ``rnd`` (1-based) and write its checkpoint, training log and sample figure."""
-    if rnd < 1:
-        raise ValueError(f"phase numbers start at 1 (round 0 is the initialisation), got {rnd}")
+@dataclass
+class Phase:
+    """Everything one running phase holds: networks, optimisers, the data and labels it draws from,
+    its random stream and where it resumes from. Built by :func:`setup_phase`."""
+
+    spec: dict
+    rnd: int
+    device: torch.device
+    plan: AccelPlan
+    data: Dataset
+    labels: LabelRound
+    state: dict  # the checkpoint the phase started from (or its resume snapshot): arch, method_state
+    first_iter: int  # generator steps before this phase, over all phases
+    G: Generator
+    D: Discriminator
+    opt_G: torch.optim.Optimizer
+    opt_D: torch.optim.Optimizer
+    loss: Any
+    owned: OwnsNetworks | None  # the objective, when it trains networks of its own (slcgan's C)
+    gen: torch.Generator
+    x_all: BatchSource
+    y_all: torch.Tensor
+    idx_all: torch.Tensor
+    uniform_fakes: bool
+    inputs: dict[str, str]  # checksums of model r-1 and labels r-1: a snapshot resumes only with these
+    resume_path: Path
+    done: int = 0
+    log_rows: list[dict] = field(default_factory=list)
+
+    @property
+    def fake_weights(self) -> torch.Tensor:
+        """What G is conditioned on during training, kept as the checkpoint's sampling weights."""
+        return torch.ones(self.labels.k) if self.uniform_fakes else torch.as_tensor(self.labels.sizes)
+
+    def draw_indices(self) -> tuple[torch.Tensor, torch.Tensor]:
+        i = torch.randint(len(self.y_all), (self.spec["batch_size"],), device=self.device, generator=self.gen)
+        return i, self.y_all[i]
+
+    def draw(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """A batch of real samples and their labels, drawn uniformly (classes in proportion to size)."""
+        i, y = self.draw_indices()
+        return self.x_all(self.idx_all[i]), y
+
+    def draw_fake_classes(self) -> torch.Tensor:
+        if self.uniform_fakes:
+            return torch.randint(self.labels.k, (self.spec["batch_size"],), device=self.device, generator=self.gen)
+        return self.draw_indices()[1]  # same random stream as a full draw, without gathering images
+
+    def draw_z(self) -> torch.Tensor:
+        return torch.randn(self.spec["batch_size"], self.spec["z_dim"], device=self.device, generator=self.gen)
+
+    def optimizers(self) -> tuple[tuple[torch.optim.Optimizer, float], ...]:
+        """Every optimizer with its base learning rate (G, D, then the objective's own)."""
+        extra = self.owned.extra_optimizers() if self.owned else []
+        return ((self.opt_G, self.spec["lr_g"]), (self.opt_D, self.spec["lr_d"]), *extra)
+
+    def snapshot(self, phase_iter: int) -> dict[str, Any]:
+        """The checkpoint of the phase after ``phase_iter`` of its iterations."""
+        return {
+            "arch": self.state["arch"],
+            "G": self.G.state_dict(),
+            "D": self.D.state_dict(),
+            "opt_G": self.opt_G.state_dict(),
+            "opt_D": self.opt_D.state_dict(),
+            "iteration": self.first_iter + phase_iter,
+            "round": self.rnd,
+            "rng": _rng_state(self.gen),
+            "method_state": {**self.state.get("method_state", {}), "class_sizes": self.fake_weights},
+            **({"extra": self.owned.extra_state()} if self.owned else {}),
+        }
+
+    def save_resume(self, phase_iter: int) -> None:
+        save_checkpoint(self.resume_path, {**self.snapshot(phase_iter), "phase_iter": phase_iter,
+                                           "inputs": self.inputs, "log": self.log_rows})
+
+
+def _start_checkpoint(spec: dict, rnd: int, labels: LabelRound, labels_path: str, model_in: str) -> dict:
+    """Model r-1, grown when the labels split its classes (splitting); refused when the class counts differ."""
     method = get_method(spec["method"])
-    device = pick_device(spec)
-    data = load_dataset(spec["dataset_spec"], spec["dataset"])
-    labels = read_labels(labels_path, n_samples=len(data))
     start = load_checkpoint(model_in)
     if method.grows and labels.k > start["arch"]["n_classes"]:
         # The labels split some classes: rebuild the networks for the grown class tree
@@ -110,25 +176,37 @@ def train_phase(
             f"{labels_path}: has {labels.k} classes but {model_in} was built for {start['arch']['n_classes']}; "
             f"method {method.name!r} keeps the class count fixed. Rerun relabel for this round."
         )
+    return start
 
-    resume_path = Path(model_out).parent / RESUME_NAME
-    inputs = {"model_in": sha256(model_in), "labels": sha256(labels_path)}
-    state = start
-    done, log_rows = 0, []
+
+def _resume_point(resume_path: Path, inputs: dict, rnd: int, start: dict) -> tuple[dict, int, list[dict]]:
+    """(state, iterations done, log rows): the in-phase snapshot when it was made from these inputs."""
     if resume_path.exists():
         snap = load_checkpoint(resume_path)
         if snap.get("inputs") == inputs and snap.get("round") == rnd:
-            state, done, log_rows = snap, int(snap["phase_iter"]), list(snap["log"])
-            print(f"resuming phase {rnd} from {resume_path} at iteration {done}", flush=True)
-        else:
-            print(f"ignoring {resume_path}: it was made from other inputs", flush=True)
+            print(f"resuming phase {rnd} from {resume_path} at iteration {int(snap['phase_iter'])}", flush=True)
+            return snap, int(snap["phase_iter"]), list(snap["log"])
+        print(f"ignoring {resume_path}: it was made from other inputs", flush=True)
+    return start, 0, []
+
+
+def setup_phase(spec: dict, rnd: int, model_in: str, labels_path: str, model_out: str) -> Phase:
+    """Load model r-1 and labels r-1 (or the phase's resume snapshot) and build the phase's state."""
+    if rnd < 1:
+        raise ValueError(f"phase numbers start at 1 (round 0 is the initialisation), got {rnd}")
+    device = pick_device(spec)
+    data = load_dataset(spec["dataset_spec"], spec["dataset"])
+    labels = read_labels(labels_path, n_samples=len(data))
+    start = _start_checkpoint(spec, rnd, labels, labels_path, model_in)
+    resume_path = Path(model_out).parent / RESUME_NAME
+    inputs = {"model_in": sha256(model_in), "labels": sha256(labels_path)}
+    state, done, log_rows = _resume_point(resume_path, inputs, rnd, start)
 
     G, D = load_networks(state, device)
-    plan = accel_plan(device, tuple(data.x.shape[1:]), len(data), precision=spec.get("precision", "auto"))
+    plan = accel_plan(device, tuple(data.x.shape[1:]), len(data), precision=spec["precision"])
     prepare_modules(plan, G, D)
-    spec_lr = (spec["lr_g"], spec["lr_d"])
-    opt_G = torch.optim.Adam(G.parameters(), lr=spec_lr[0], betas=tuple(spec["betas"]))
-    opt_D = torch.optim.Adam(D.parameters(), lr=spec_lr[1], betas=tuple(spec["betas"]))
+    opt_G = torch.optim.Adam(G.parameters(), lr=spec["lr_g"], betas=tuple(spec["betas"]))
+    opt_D = torch.optim.Adam(D.parameters(), lr=spec["lr_d"], betas=tuple(spec["betas"]))
     if state.get("opt_G") is not None:
         opt_G.load_state_dict(state["opt_G"])
         opt_D.load_state_dict(state["opt_D"])
@@ -139,119 +217,136 @@ def train_phase(
     if "rng" in state and done > 0:
         _set_rng_state(gen, state["rng"])
 
-    x_all = BatchSource(data.x, plan)  # on the device when it fits (always on CPU), else pinned host memory
-    y_all = torch.from_numpy(labels.labels).to(device)
-    idx_all = torch.from_numpy(labels.sample_index).to(device)
-    loss = make_loss(method.loss, spec)
-    n, bs, z_dim = len(y_all), spec["batch_size"], spec["z_dim"]
-    first_iter = int(start["iteration"])
+    loss = make_loss(get_method(spec["method"]).loss, spec)
     # An objective may own networks beside G and D (slcgan's C); they live in the checkpoint's 'extra'.
     owned = loss if isinstance(loss, OwnsNetworks) else None
     if owned:
         owned.load_extra(state.get("extra"), device, str(resume_path if done else model_in))
-    extra_opts = owned.extra_optimizers() if owned else []
-    uniform_fakes = getattr(loss, "fake_classes", "labels") == "uniform"
-    # What G is conditioned on during training, kept as the checkpoint's sampling weights.
-    fake_weights = torch.ones(labels.k) if uniform_fakes else torch.as_tensor(labels.sizes)
+    return Phase(
+        spec=spec, rnd=rnd, device=device, plan=plan, data=data, labels=labels, state=state,
+        first_iter=int(start["iteration"]), G=G, D=D, opt_G=opt_G, opt_D=opt_D, loss=loss, owned=owned, gen=gen,
+        # on the device when it fits (always on CPU), else pinned host memory
+        x_all=BatchSource(data.x, plan),
+        y_all=torch.from_numpy(labels.labels).to(device),
+        idx_all=torch.from_numpy(labels.sample_index).to(device),
+        uniform_fakes=getattr(loss, "fake_classes", "labels") == "uniform",
+        inputs=inputs, resume_path=resume_path, done=done, log_rows=log_rows,
+    )
 
-    def draw_labels() -> tuple[torch.Tensor, torch.Tensor]:
-        i = torch.randint(n, (bs,), device=device, generator=gen)
-        return i, y_all[i]
 
-    def draw() -> tuple[torch.Tensor, torch.Tensor]:
-        i, y = draw_labels()
-        return x_all(idx_all[i]), y
+def train_step(p: Phase, it: int) -> tuple[torch.Tensor, torch.Tensor, dict]:
+    """One generator step after ``spec['d_steps']`` discriminator steps (and the objective's own step)."""
+    _set_lr(p.optimizers(), _lr_factor(p.spec, p.first_iter + it))
+    for _ in range(p.spec["d_steps"]):
+        real, y_real = p.draw()
+        z = p.draw_z()
+        y_fake = p.draw_fake_classes()
+        with autocast(p.plan):
+            d_loss, d_stats = p.loss.d_loss(p.G, p.D, real, y_real, z, y_fake)
+        p.opt_D.zero_grad(set_to_none=True)
+        d_loss.backward()
+        p.opt_D.step()
+    z = p.draw_z()
+    y_fake = p.draw_fake_classes()
+    with autocast(p.plan):
+        g_loss, g_stats = p.loss.g_loss(p.G, p.D, z, y_fake)
+    p.opt_G.zero_grad(set_to_none=True)
+    g_loss.backward()
+    p.opt_G.step()
+    return d_loss, g_loss, {**d_stats, **g_stats, **_extra_step(p)}
 
-    def draw_fake_classes() -> torch.Tensor:
-        if uniform_fakes:
-            return torch.randint(labels.k, (bs,), device=device, generator=gen)
-        return draw_labels()[1]  # same random stream as a full draw, without gathering images
 
-    def snapshot_state(phase_iter: int) -> dict[str, Any]:
-        return {
-            "arch": state["arch"],
-            "G": G.state_dict(),
-            "D": D.state_dict(),
-            "opt_G": opt_G.state_dict(),
-            "opt_D": opt_D.state_dict(),
-            "iteration": first_iter + phase_iter,
-            "round": rnd,
-            "rng": _rng_state(gen),
-            "method_state": {**state.get("method_state", {}), "class_sizes": fake_weights},
-            **({"extra": owned.extra_state()} if owned else {}),
-        }
+def _extra_step(p: Phase) -> dict:
+    """The step of the networks an objective owns (slcgan's C); none for the others."""
+    if not p.owned:
+        return {}
+    with autocast(p.plan):
+        extra_loss, stats = p.owned.extra_loss(p.G, p.D, p.draw()[0], p.gen)
+    extra_opts = [opt for opt, _ in p.optimizers()[2:]]
+    for opt in extra_opts:
+        opt.zero_grad(set_to_none=True)
+    extra_loss.backward()
+    for opt in extra_opts:
+        opt.step()
+    return stats
 
-    G.train()
-    D.train()
+
+def _log_row(p: Phase, it: int, d_loss: torch.Tensor, g_loss: torch.Tensor, stats: dict, seconds: float) -> dict:
+    return {
+        "round": p.rnd,
+        "iteration": p.first_iter + it + 1,
+        "d_loss": d_loss.item(),
+        "g_loss": g_loss.item(),
+        # Losses may return stats as tensors: reading them only here saves a device sync per step.
+        **{key: float(value) for key, value in stats.items()},
+        "seconds": seconds,
+    }
+
+
+def run_loop(p: Phase) -> None:
+    """Iterations ``p.done`` .. ``iters_per_phase``: log rows, resume snapshots, status lines; SIGTERM
+    writes a snapshot and exits 143."""
+    total = p.spec["iters_per_phase"]
+    p.G.train()
+    p.D.train()
     t0 = time.perf_counter()
-    progress = Progress(f"phase {rnd}", spec["iters_per_phase"], done, spec["progress_every"])
+    progress = Progress(f"phase {p.rnd}", total, p.done, p.spec["progress_every"])
     with _Preempted() as preempt, progress:
-        for it in range(done, spec["iters_per_phase"]):
+        for it in range(p.done, total):
             if preempt.requested:
-                save_checkpoint(resume_path, {**snapshot_state(it), "phase_iter": it, "inputs": inputs, "log": log_rows})
-                print(f"SIGTERM: snapshot written to {resume_path} at iteration {it}; exiting", flush=True)
+                p.save_resume(it)
+                print(f"SIGTERM: snapshot written to {p.resume_path} at iteration {it}; exiting", flush=True)
                 raise SystemExit(SIGTERM_EXIT)
-            _set_lr(((opt_G, spec_lr[0]), (opt_D, spec_lr[1]), *extra_opts), _lr_factor(spec, first_iter + it))
-            for _ in range(spec["d_steps"]):
-                real, y_real = draw()
-                z = torch.randn(bs, z_dim, device=device, generator=gen)
-                y_fake = draw_fake_classes()
-                with autocast(plan):
-                    d_loss, d_stats = loss.d_loss(G, D, real, y_real, z, y_fake)
-                opt_D.zero_grad(set_to_none=True)
-                d_loss.backward()
-                opt_D.step()
-            z = torch.randn(bs, z_dim, device=device, generator=gen)
-            y_fake = draw_fake_classes()
-            with autocast(plan):
-                g_loss, g_stats = loss.g_loss(G, D, z, y_fake)
-            opt_G.zero_grad(set_to_none=True)
-            g_loss.backward()
-            opt_G.step()
-            extra_stats = {}
-            if owned:
-                with autocast(plan):
-                    extra_loss, extra_stats = owned.extra_loss(G, D, draw()[0], gen)
-                for opt, _ in extra_opts:
-                    opt.zero_grad(set_to_none=True)
-                extra_loss.backward()
-                for opt, _ in extra_opts:
-                    opt.step()
-            if (it + 1) % spec["log_every"] == 0 or it + 1 == spec["iters_per_phase"]:
-                log_rows.append(
-                    {
-                        "round": rnd,
-                        "iteration": first_iter + it + 1,
-                        "d_loss": d_loss.item(),
-                        "g_loss": g_loss.item(),
-                        # Losses may return stats as tensors: reading them only here saves a device sync per step.
-                        **{key: float(value) for key, value in {**d_stats, **g_stats, **extra_stats}.items()},
-                        "seconds": time.perf_counter() - t0,
-                    }
-                )
-            if (it + 1) % spec["snapshot_every"] == 0 and it + 1 < spec["iters_per_phase"]:
-                save_checkpoint(
-                    resume_path, {**snapshot_state(it + 1), "phase_iter": it + 1, "inputs": inputs, "log": log_rows}
-                )
-            progress.update(it + 1, log_rows[-1] if log_rows else {})
+            d_loss, g_loss, stats = train_step(p, it)
+            if (it + 1) % p.spec["log_every"] == 0 or it + 1 == total:
+                p.log_rows.append(_log_row(p, it, d_loss, g_loss, stats, time.perf_counter() - t0))
+            if (it + 1) % p.spec["snapshot_every"] == 0 and it + 1 < total:
+                p.save_resume(it + 1)
+            progress.update(it + 1, p.log_rows[-1] if p.log_rows else {})
 
-    final = snapshot_state(spec["iters_per_phase"])
+
+def finish_phase(p: Phase, model_in: str, labels_path: str, model_out: str, log_path: str, samples_path: str,
+                 round_outputs: RoundOutputs | None) -> None:
+    """Write model r (with provenance), the log, the sample figure and the round's outputs; drop the snapshot."""
+    final = p.snapshot(p.spec["iters_per_phase"])
     final["provenance"] = {
-        "spec": spec,
-        "model_in": {"path": str(model_in), "sha256": inputs["model_in"]},
-        "labels": {"path": str(labels_path), "sha256": inputs["labels"]},
+        "spec": p.spec,
+        "model_in": {"path": str(model_in), "sha256": p.inputs["model_in"]},
+        "labels": {"path": str(labels_path), "sha256": p.inputs["labels"]},
         "relabelgan": __version__,
         "torch": str(torch.__version__),
-        "device": str(device),
+        "device": str(p.device),
     }
     save_checkpoint(model_out, final)
-    _write_log(log_path, log_rows)
-    G.eval()
+    _write_log(log_path, p.log_rows)
+    p.G.eval()
     save_sample_figure(
-        G, data, fake_weights.to(torch.float64), z_dim, samples_path,
-        seed=derive_seed(spec["seed"], "samples", rnd), device=device,
+        p.G, p.data, p.fake_weights.to(torch.float64), p.spec["z_dim"], samples_path,
+        seed=derive_seed(p.spec["seed"], "samples", p.rnd), device=p.device,
     )
-    resume_path.unlink(missing_ok=True)
+    if round_outputs:
+        write_round_outputs(p.spec, p.rnd, model_out, labels_path, round_outputs)
+    p.resume_path.unlink(missing_ok=True)
+
+
+def train_phase(
+    spec: dict,
+    rnd: int,
+    model_in: str,
+    labels_path: str,
+    model_out: str,
+    log_path: str,
+    samples_path: str,
+    round_outputs: RoundOutputs | None = None,
+) -> None:
+    """Train phase ``rnd`` (1-based) and write its checkpoint, training log and sample figure.
+
+    With ``round_outputs``, also the round's features.h5 and metrics.csv (round_outputs.py), before
+    the in-phase snapshot is dropped: a job killed while writing them resumes from that snapshot.
+    """
+    phase = setup_phase(spec, rnd, model_in, labels_path, model_out)
+    run_loop(phase)
+    finish_phase(phase, model_in, labels_path, model_out, log_path, samples_path, round_outputs)
 
 
 def _write_log(path: str, rows: list[dict]) -> None:

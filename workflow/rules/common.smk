@@ -1,12 +1,14 @@
 # Config loading and validation, paths, and the input functions every stage uses.
 import json
+import os
 
-from relabelgan.config import resolve_config, run_spec
+from relabelgan.config import BOOKKEEPING_ENV, bookkeeping_env, resolve_config, run_spec
 from relabelgan.methods import get_method
 
 # Merges `defaults` into every run and validates against workflow/schemas/config.schema.yaml
-# (through snakemake.utils.validate); a bad key or value stops here with its key path.
-config.update(resolve_config(config, "config"))
+# (through snakemake.utils.validate); a bad key or value stops here with its file and key path.
+CONFIG_FILES = ", ".join(str(f) for f in workflow.overwrite_configfiles or ["config.yaml"])
+config.update(resolve_config(config, CONFIG_FILES))
 
 RESULTS = config["results"]
 RUNS = sorted(config["runs"])
@@ -58,28 +60,28 @@ def rr(r):
 
 
 def spec_json(wildcards):
-    return json.dumps(run_spec(config, wildcards.run, int(wildcards.seed)), sort_keys=True)
+    """run.yaml's content: the run's keys without the bookkeeping ones, so editing those reruns nothing."""
+    return json.dumps(run_spec(config, wildcards.run, int(wildcards.seed), bookkeeping=False), sort_keys=True)
+
+
+# The bookkeeping keys (log_every, snapshot_every, progress_every) reach the jobs through the environment
+# (local jobs inherit it; cluster jobs re-read this file): relabelgan.config.read_spec fills them in.
+os.environ[BOOKKEEPING_ENV] = bookkeeping_env(config)
 
 
 def relabel_inputs(wildcards):
-    inputs = {"spec": run_path("run.yaml", wildcards.run, wildcards.seed)}
-    # Features only for rounds that cluster (splitting: its split rounds).
-    if method(wildcards.run).relabels_at(config["runs"][wildcards.run], int(wildcards.r)):
-        inputs["features"] = round_path("features.h5", wildcards.r, wildcards.run, wildcards.seed)
+    """The round's features.h5 (written by its phase) and, after round 0, the previous labels."""
+    inputs = {
+        "spec": run_path("run.yaml", wildcards.run, wildcards.seed),
+        "features": round_path("features.h5", wildcards.r, wildcards.run, wildcards.seed),
+    }
     if int(wildcards.r) > 0:
         inputs["previous"] = previous_round_path(wildcards, "labels.h5")
-    if method(wildcards.run).clusterer:  # slcgan: labels = argmax of the round model's clustering network
-        inputs["model"] = round_path("model.pt", wildcards.r, wildcards.run, wildcards.seed)
     return inputs
 
 
 def relabel_flags(wildcards, input):
-    flags = f"--features {input.features}" if "features" in input.keys() else ""
-    if "previous" in input.keys():
-        flags += f" --previous {input.previous}"
-    if "model" in input.keys():
-        flags += f" --model {input.model}"
-    return flags
+    return f"--previous {input.previous}" if "previous" in input.keys() else ""
 
 
 def round_paths(run, seed, name, first=0):
@@ -101,8 +103,9 @@ def labels_in_force(run, seed, r):
 
 
 def run_metric_files(run, seed):
-    """Per-round metrics: from round 0 when labels change (their clustering quality), else trained rounds."""
-    return round_paths(run, seed, "metrics.csv", first=0 if method(run).relabels else 1)
+    """Every round's model metrics (written by its phase) and the labels' metrics of every label round."""
+    label_metrics = [round_path("label_metrics.csv", rr(r), run, seed) for r in label_rounds(run)]
+    return round_paths(run, seed, "metrics.csv") + label_metrics
 
 
 def is_image_dataset(dataset):
@@ -128,6 +131,8 @@ def all_targets():
     for run in RUNS:
         for seed in SEEDS:
             targets += [round_path("labels.h5", rr(r), run, seed) for r in label_rounds(run)]
+            # Every round's model is a target, so a deleted middle checkpoint is rebuilt, not silently missing.
+            targets += round_paths(run, seed, "model.pt")
             targets += round_paths(run, seed, "samples.png", first=1)
             if method(run).relabels:  # label audit and lineage figures (docs/audit.md); fixed labels have none
                 targets += [run_path("audit/events.csv", run, seed), run_path("lineage/flow.png", run, seed)]
@@ -155,15 +160,14 @@ def evaluator_path(run):
     return evaluator_file("evaluator.pt", dataset) if has_evaluator(dataset) else None
 
 
-def evaluate_round_inputs(wildcards):
-    inputs = {
-        "spec": run_path("run.yaml", wildcards.run, wildcards.seed),
-        "model": round_path("model.pt", wildcards.r, wildcards.run, wildcards.seed),
-        "labels": labels_in_force(wildcards.run, wildcards.seed, int(wildcards.r)),
-    }
-    if evaluator_path(wildcards.run):
-        inputs["evaluator"] = evaluator_path(wildcards.run)
-    return inputs
+def evaluator_input(wildcards):
+    """The run's dataset's evaluator.pt as a named input, for datasets that have one."""
+    path = evaluator_path(wildcards.run)
+    return {"evaluator": path} if path else {}
+
+
+def evaluator_flag(wildcards, input):
+    return f"--evaluator {input.evaluator}" if "evaluator" in input.keys() else ""
 
 
 def final_model(wildcards):

@@ -1,5 +1,6 @@
-# Metrics: the evaluator classifier of each dataset, cheap metrics per round, heavier ones on the
-# final round only, all gathered into one tidy table (docs/metrics.md).
+# Metrics: the evaluator classifier of each dataset, heavier metrics on the final round only, and
+# one tidy table of everything (docs/metrics.md). Each round's cheap model metrics are written by
+# its phase (train.smk), its labels' metrics by relabel (relabel.smk).
 
 
 rule train_evaluator:
@@ -28,28 +29,6 @@ rule train_evaluator:
         "OMP_NUM_THREADS={threads} relabelgan train-evaluator --dataset {wildcards.dataset}"
         " --dataset-json {params.dataset:q} --settings-json {params.settings:q}"
         " --out {output.model} --report {output.report} > {log} 2>&1"
-
-
-rule evaluate_round:
-    input:
-        unpack(evaluate_round_inputs),
-    output:
-        round_path("metrics.csv"),
-    params:
-        evaluator=lambda w, input: f"--evaluator {input.evaluator}" if "evaluator" in input.keys() else "",
-    log:
-        log_path("evaluate_{r}.log"),
-    benchmark:
-        bench_path("evaluate_{r}.tsv")
-    conda:
-        "../../envs/torch.yaml"
-    threads: CPU["threads"]
-    resources:
-        mem_mb=CPU["mem_mb"],
-        runtime=CPU["runtime"],
-    shell:
-        "OMP_NUM_THREADS={threads} relabelgan evaluate --spec {input.spec} --round {wildcards.r}"
-        " --model {input.model} --labels {input.labels} {params.evaluator} --out {output} > {log} 2>&1"
 
 
 rule evaluate_final:

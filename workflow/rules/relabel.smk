@@ -1,33 +1,13 @@
-# Between phases: critic features of every sample, then the next round's labels.
-
-
-rule extract_features:
-    input:
-        spec=run_path("run.yaml"),
-        model=round_path("model.pt"),
-    output:
-        round_path("features.h5"),
-    log:
-        log_path("extract_{r}.log"),
-    benchmark:
-        bench_path("extract_{r}.tsv")
-    conda:
-        "../../envs/torch.yaml"
-    threads: GPU["threads"]
-    resources:
-        mem_mb=GPU["mem_mb"],
-        runtime=GPU["runtime"],
-        gpu=GPU["gpus"],
-    shell:
-        "OMP_NUM_THREADS={threads} relabelgan extract --spec {input.spec} --round {wildcards.r}"
-        " --model {input.model} --out {output} > {log} 2>&1"
+# Between phases: the next round's labels from the round's features.h5 (written by its phase),
+# and the labels' metrics against the ground truth. Needs no torch (relabel.py).
 
 
 rule relabel:
     input:
         unpack(relabel_inputs),
     output:
-        round_path("labels.h5"),
+        labels=round_path("labels.h5"),
+        metrics=round_path("label_metrics.csv"),
     params:
         flags=relabel_flags,
     log:
@@ -43,4 +23,4 @@ rule relabel:
         gpu=GPU["gpus"],
     shell:
         "OMP_NUM_THREADS={threads} relabelgan relabel --spec {input.spec} --round {wildcards.r}"
-        " {params.flags} --out {output} > {log} 2>&1"
+        " --features {input.features} {params.flags} --out {output.labels} --metrics {output.metrics} > {log} 2>&1"

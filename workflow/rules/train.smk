@@ -1,4 +1,6 @@
-# Phases: round 0 is the initialisation, phase r trains model r-1 on labels r-1.
+# Phases: round 0 is the initialisation, phase r trains model r-1 on labels r-1. Each job also
+# writes its round's features.h5 and model metrics.csv while the model is in memory
+# (round_outputs.py): the relabel step between phases then needs neither torch nor the dataset.
 
 
 rule resolve:
@@ -19,9 +21,14 @@ rule resolve:
 
 rule init:
     input:
+        unpack(evaluator_input),
         spec=run_path("run.yaml"),
     output:
-        round_path("model.pt", r="00"),
+        model=round_path("model.pt", r="00"),
+        features=round_path("features.h5", r="00"),
+        metrics=round_path("metrics.csv", r="00"),
+    params:
+        evaluator=evaluator_flag,
     log:
         log_path("init.log"),
     benchmark:
@@ -33,11 +40,13 @@ rule init:
         mem_mb=CPU["mem_mb"],
         runtime=CPU["runtime"],
     shell:
-        "relabelgan init --spec {input.spec} --out {output} > {log} 2>&1"
+        "OMP_NUM_THREADS={threads} relabelgan init --spec {input.spec} --out {output.model}"
+        " --features {output.features} --metrics {output.metrics} {params.evaluator} > {log} 2>&1"
 
 
 rule train_phase:
     input:
+        unpack(evaluator_input),
         spec=run_path("run.yaml"),
         model=lambda w: previous_round_path(w, "model.pt"),
         labels=lambda w: labels_in_force(w.run, w.seed, int(w.r) - 1),
@@ -51,6 +60,10 @@ rule train_phase:
             subcategory="{run}",
             labels={"run": "{run}", "seed": "{seed}", "round": "{r}"},
         ),
+        features=round_path("features.h5"),
+        metrics=round_path("metrics.csv"),
+    params:
+        evaluator=evaluator_flag,
     wildcard_constraints:
         r=r"(?!00)\d\d",
     log:
@@ -67,7 +80,8 @@ rule train_phase:
     shell:
         "OMP_NUM_THREADS={threads} relabelgan train --spec {input.spec} --round {wildcards.r}"
         " --model-in {input.model} --labels {input.labels}"
-        " --out {output.model} --log {output.log} --samples {output.samples} > {log} 2>&1"
+        " --out {output.model} --log {output.log} --samples {output.samples}"
+        " --features {output.features} --metrics {output.metrics} {params.evaluator} > {log} 2>&1"
 
 
 ruleorder: init > train_phase

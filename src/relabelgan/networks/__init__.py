@@ -10,7 +10,8 @@ from typing import Any
 
 from torch import nn
 
-from .conditional import DOutput, Discriminator, Generator
+from .class_tree import ClassTree, TreeGenerator
+from .conditional import Discriminator, DOutput, Generator
 from .dcgan import DCGANGeneratorBody, dcgan_discriminator_body
 from .mlp import mlp_discriminator_body, mlp_generator_body
 from .resnet import WIDTHS as RESNET_WIDTHS
@@ -77,8 +78,6 @@ def build_networks(arch: dict) -> tuple[Generator, Discriminator]:
     # Unconditional runs and 'ac'/'projection' D still see the class count; G embeds only when k > 1.
     g_classes = 1 if arch["conditioning"] == "none" else arch["n_classes"]
     if "class_tree" in arch:
-        from ..class_tree import ClassTree, TreeGenerator  # class_tree imports this package
-
         G: Generator = TreeGenerator(g_body, ClassTree.from_record(arch["class_tree"]))
     else:
         G = Generator(g_body, g_classes, arch["embed_dim"])

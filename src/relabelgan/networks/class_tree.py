@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .networks.conditional import Generator
+from .conditional import Generator
 
 
 @dataclass
