@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -130,23 +132,50 @@ def test_kill9_half_way_then_rerun_resumes_to_the_same_weights(phase_inputs, ref
 
 
 @pytest.mark.e2e
-def test_sigterm_writes_snapshot_and_exits_nonzero_within_30s(phase_inputs, reference, tmp_path):
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])  # pre-emption; Ctrl-C
+def test_sigterm_writes_snapshot_and_exits_nonzero_within_30s(phase_inputs, reference, tmp_path, sig):
     proc = start_train(phase_inputs, tmp_path)
     seen = wait_for_snapshot(proc, tmp_path / "resume.pt", SNAPSHOT_EVERY)
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(sig)
     try:
         out, _ = proc.communicate(timeout=30)
     except subprocess.TimeoutExpired:
         proc.kill()
         pytest.fail("training did not exit within 30 s of SIGTERM")
     assert proc.returncode != 0, out
-    assert "snapshot written" in out, out
+    assert f"{sig.name}: snapshot written" in out, out
     snap = load_checkpoint(tmp_path / "resume.pt")
     assert seen <= int(snap["phase_iter"]) < ITERS
     assert not (tmp_path / "model.pt").exists()
 
     # The resubmitted job continues from the snapshot to the same result.
     relabelgan(*train_args(phase_inputs, tmp_path))
+    assert_same_weights(tmp_path / "model.pt", reference / "model.pt")
+
+
+@pytest.mark.e2e
+def test_a_phase_whose_launcher_is_killed_stops_with_a_snapshot(phase_inputs, reference, tmp_path):
+    """Snakemake killed with SIGKILL leaves its job's shell and the phase behind; the phase notices its
+    launcher is gone, writes its snapshot and exits 143 instead of training on as an orphan."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    command = " ".join(shlex.quote(a) for a in [str(BIN / "relabelgan"), *train_args(phase_inputs, tmp_path)])
+    # A stand-in for Snakemake: a Python process running the job through `bash -c`, as Snakemake does.
+    launcher = subprocess.Popen(
+        [sys.executable, "-c", "import subprocess, sys; subprocess.run(['bash', '-c', sys.argv[1]])",
+         f"set -euo pipefail; {command} > {tmp_path / 'train.log'} 2>&1; echo done > {tmp_path / 'exit'}"],
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+    wait_for_snapshot(launcher, tmp_path / "resume.pt", SNAPSHOT_EVERY)
+    launcher.send_signal(signal.SIGKILL)
+    launcher.wait()
+    deadline = time.monotonic() + 60
+    while not (tmp_path / "exit").exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    log = (tmp_path / "train.log").read_text()
+    assert "gone: snapshot written" in log, log[-2000:]
+    assert not (tmp_path / "model.pt").exists(), "the phase finished before it noticed; raise ITERS"
+    assert int(load_checkpoint(tmp_path / "resume.pt")["phase_iter"]) < ITERS
+    relabelgan(*train_args(phase_inputs, tmp_path))  # the rerun resumes to the uninterrupted result
     assert_same_weights(tmp_path / "model.pt", reference / "model.pt")
 
 

@@ -43,6 +43,10 @@ class Method:
             return dataset.n_classes
         return int(spec["k"])
 
+    def redraws_labels(self, spec: dict) -> bool:
+        """Whether the training loop draws every batch's classes afresh (``random`` with ``random_labels: per_batch``)."""
+        return self.classes == "k" and not self.relabels and spec["random_labels"] == "per_batch"
+
     def relabels_at(self, spec: dict, rnd: int) -> bool:
         """Whether round ``rnd``'s labels are made from that round's features.
 

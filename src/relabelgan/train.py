@@ -10,6 +10,7 @@ continues where it stopped; SIGTERM writes the snapshot and exits with status 14
 from __future__ import annotations
 
 import csv
+import os
 import signal
 import time
 from dataclasses import dataclass, field
@@ -38,21 +39,70 @@ RESUME_NAME = "resume.pt"
 
 
 class _Preempted:
-    """Turns SIGTERM into a flag the loop checks between iterations."""
+    """Turns SIGTERM (a batch system's pre-emption) and SIGINT (Ctrl-C) into a flag the loop checks
+    between iterations, so either ends the phase with a snapshot."""
+
+    SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
     def __init__(self) -> None:
-        self.requested = False
-        self._previous = None
+        self.requested: str | None = None
+        self._previous: dict = {}
 
     def __enter__(self) -> "_Preempted":
-        self._previous = signal.signal(signal.SIGTERM, self._handle)
+        self._previous = {s: signal.signal(s, self._handle) for s in self.SIGNALS}
         return self
 
     def _handle(self, signum, frame) -> None:
-        self.requested = True
+        self.requested = signal.Signals(signum).name
 
     def __exit__(self, *exc) -> None:
-        signal.signal(signal.SIGTERM, self._previous)
+        for s, previous in self._previous.items():
+            signal.signal(s, previous)
+
+
+SHELLS = {"sh", "bash", "dash", "zsh"}
+
+
+def _proc_field(pid: int, name: str) -> str | None:
+    """``comm`` or the parent pid of a process, from /proc (None where there is no /proc or no such process)."""
+    try:
+        if name == "comm":
+            return Path(f"/proc/{pid}/comm").read_text().strip()
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1]  # field 4: ppid
+    except (OSError, IndexError):
+        return None
+
+
+class _Launcher:
+    """The process that started this phase (Snakemake, or whoever ran the command), past the job's shell.
+
+    Killing Snakemake with SIGKILL leaves its jobs running; a phase that notices its launcher is gone
+    stops as on SIGTERM (snapshot, exit 143) instead of training on as an orphan that a rerun would
+    duplicate. Checked every ``every_s`` seconds; without /proc, only a change of parent is noticed.
+    """
+
+    def __init__(self, every_s: float = 2.0) -> None:
+        self.every_s, self.last = every_s, time.monotonic()
+        self.parent = os.getppid()
+        self.launcher = self.parent
+        if _proc_field(self.parent, "comm") in SHELLS:  # `bash -c 'set -euo pipefail; relabelgan ...'`
+            grandparent = _proc_field(self.parent, "ppid")
+            self.launcher = int(grandparent) if grandparent and int(grandparent) > 1 else self.parent
+
+    def gone(self) -> bool:
+        now = time.monotonic()
+        if now - self.last < self.every_s:
+            return False
+        self.last = now
+        if os.getppid() != self.parent:
+            return True
+        try:
+            os.kill(self.launcher, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:  # alive, owned by another user
+            return False
+        return False
 
 
 def _rng_state(gen: torch.Generator) -> dict[str, torch.Tensor]:
@@ -107,6 +157,7 @@ class Phase:
     y_all: torch.Tensor
     idx_all: torch.Tensor
     uniform_fakes: bool
+    labels_per_batch: bool  # classes drawn afresh for every batch (random labels, the reference's baseline)
     inputs: dict[str, str]  # checksums of model r-1 and labels r-1: a snapshot resumes only with these
     resume_path: Path
     done: int = 0
@@ -124,6 +175,8 @@ class Phase:
     def draw(self) -> tuple[torch.Tensor, torch.Tensor]:
         """A batch of real samples and their labels, drawn uniformly (classes in proportion to size)."""
         i, y = self.draw_indices()
+        if self.labels_per_batch:
+            y = torch.randint(self.labels.k, (len(i),), device=self.device, generator=self.gen)
         return self.x_all(self.idx_all[i]), y
 
     def draw_fake_classes(self) -> torch.Tensor:
@@ -217,7 +270,8 @@ def setup_phase(spec: dict, rnd: int, model_in: str, labels_path: str, model_out
     if "rng" in state and done > 0:
         _set_rng_state(gen, state["rng"])
 
-    loss = make_loss(get_method(spec["method"]).loss, spec)
+    method = get_method(spec["method"])
+    loss = make_loss(method.loss, spec)
     # An objective may own networks beside G and D (slcgan's C); they live in the checkpoint's 'extra'.
     owned = loss if isinstance(loss, OwnsNetworks) else None
     if owned:
@@ -229,7 +283,8 @@ def setup_phase(spec: dict, rnd: int, model_in: str, labels_path: str, model_out
         x_all=BatchSource(data.x, plan),
         y_all=torch.from_numpy(labels.labels).to(device),
         idx_all=torch.from_numpy(labels.sample_index).to(device),
-        uniform_fakes=getattr(loss, "fake_classes", "labels") == "uniform",
+        uniform_fakes=getattr(loss, "fake_classes", "labels") == "uniform" or method.redraws_labels(spec),
+        labels_per_batch=method.redraws_labels(spec),
         inputs=inputs, resume_path=resume_path, done=done, log_rows=log_rows,
     )
 
@@ -284,18 +339,20 @@ def _log_row(p: Phase, it: int, d_loss: torch.Tensor, g_loss: torch.Tensor, stat
 
 
 def run_loop(p: Phase) -> None:
-    """Iterations ``p.done`` .. ``iters_per_phase``: log rows, resume snapshots, status lines; SIGTERM
-    writes a snapshot and exits 143."""
+    """Iterations ``p.done`` .. ``iters_per_phase``: log rows, resume snapshots, status lines; SIGTERM,
+    SIGINT or the launcher's death (see :class:`_Launcher`) writes a snapshot and exits 143."""
     total = p.spec["iters_per_phase"]
     p.G.train()
     p.D.train()
     t0 = time.perf_counter()
     progress = Progress(f"phase {p.rnd}", total, p.done, p.spec["progress_every"])
+    launcher = _Launcher()
     with _Preempted() as preempt, progress:
         for it in range(p.done, total):
-            if preempt.requested:
+            if preempt.requested or launcher.gone():
                 p.save_resume(it)
-                print(f"SIGTERM: snapshot written to {p.resume_path} at iteration {it}; exiting", flush=True)
+                why = preempt.requested or f"launcher (pid {launcher.launcher}) gone"
+                print(f"{why}: snapshot written to {p.resume_path} at iteration {it}; exiting", flush=True)
                 raise SystemExit(SIGTERM_EXIT)
             d_loss, g_loss, stats = train_step(p, it)
             if (it + 1) % p.spec["log_every"] == 0 or it + 1 == total:

@@ -1,0 +1,46 @@
+"""`random` draws every batch's classes afresh by default, as the reference code's baseline does
+(stevliu/self-conditioned-gan clusterers/random_labels.py); `random_labels: fixed` keeps one seeded
+class per sample. Checked on the training loop's own draws."""
+
+from __future__ import annotations
+
+import torch
+from conftest import tiny_config, write_config
+
+from relabelgan.config import load_config, run_spec
+from relabelgan.extract import extract_features
+from relabelgan.init import init_model
+from relabelgan.relabel import relabel
+from relabelgan.train import setup_phase
+
+
+def _phase(tmp_path, random_labels: str):
+    cfg = tiny_config()
+    cfg["runs"] = {"grid-random": {"dataset": "grid", "method": "random", "k": 9, "random_labels": random_labels}}
+    spec = run_spec(load_config(write_config(tmp_path, cfg)), "grid-random", 0)
+    m0, f0, l0 = (str(tmp_path / name) for name in ("m0.pt", "f0.h5", "l0.h5"))
+    init_model(spec, m0)
+    extract_features(spec, 0, m0, f0)
+    relabel(spec, 0, l0, f0)
+    return setup_phase(spec, 1, m0, l0, str(tmp_path / "m1.pt"))
+
+
+def _draw_with_indices(p):
+    """The classes of one real batch, and the samples' own (round 0) labels at the same indices."""
+    state = p.gen.get_state()
+    i, own = p.draw_indices()
+    p.gen.set_state(state)
+    return p.draw()[1], own
+
+
+def test_random_labels_are_drawn_per_batch_unless_fixed(tmp_path):
+    per_batch = _phase(tmp_path / "a", "per_batch")
+    assert per_batch.labels_per_batch and per_batch.uniform_fakes
+    assert torch.equal(per_batch.fake_weights, torch.ones(9))  # G is sampled uniformly, as it trained
+    drawn, own = _draw_with_indices(per_batch)
+    assert drawn.shape == own.shape and not torch.equal(drawn, own)
+
+    fixed = _phase(tmp_path / "b", "fixed")
+    assert not fixed.labels_per_batch and not fixed.uniform_fakes
+    drawn, own = _draw_with_indices(fixed)
+    assert torch.equal(drawn, own)
