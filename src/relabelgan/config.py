@@ -91,14 +91,15 @@ def resolve_config(config: dict, source: str = "config") -> dict:
     return cfg
 
 
-def _run_keys() -> set[str]:
+def _run_properties() -> dict:
+    """The schema's run keys and their definitions (``default`` among them)."""
     with open(SCHEMA_PATH) as f:
-        return set(yaml.safe_load(f)["$defs"]["run"]["properties"])
+        return yaml.safe_load(f)["$defs"]["run"]["properties"]
 
 
 def _check_default_keys(shared: dict, source: str) -> None:
     """An unknown key under ``defaults`` is reported there, not in whichever run it was merged into."""
-    unknown = sorted(set(shared) - _run_keys())
+    unknown = sorted(set(shared) - set(_run_properties()))
     if unknown:
         raise ConfigError(
             f"{source}: defaults.{unknown[0]} is not a run key; the keys a run (and so `defaults`) takes: {SCHEMA_PATH}"
@@ -175,9 +176,8 @@ def _with_bookkeeping(spec: dict) -> dict:
     missing = [k for k in BOOKKEEPING_KEYS if k not in spec]
     if missing:
         given = json.loads(os.environ.get(BOOKKEEPING_ENV) or "{}").get(spec["name"], {})
-        with open(SCHEMA_PATH) as f:
-            defaults = {k: v.get("default") for k, v in yaml.safe_load(f)["$defs"]["run"]["properties"].items()}
-        spec.update({k: given.get(k, defaults[k]) for k in missing})
+        properties = _run_properties()
+        spec.update({k: given.get(k, properties[k].get("default")) for k in missing})
     return spec
 
 

@@ -15,7 +15,7 @@ import pandas as pd
 
 from .artifacts import read_labels
 from .checkpoint import load_checkpoint, load_networks
-from .datasets import load_dataset
+from .datasets import Dataset, load_dataset
 from .device import derive_seed, pick_device
 from .diversity import intra_class_msssim, protocol_name
 from .evaluator import evaluator_metrics, load_evaluator
@@ -47,16 +47,18 @@ def _distribution_metrics(spec: dict, rnd: int, x, data) -> dict[str, float]:
 
 
 def evaluate_round(
-    spec: dict, rnd: int, model: str, labels_path: str | None, out: str, evaluator_path: str | None = None
+    spec: dict, rnd: int, model: str, labels_path: str | None, out: str, evaluator_path: str | None = None,
+    data: Dataset | None = None,
 ) -> pd.DataFrame:
     """Compute every cheap model metric that applies to this run's dataset at round ``rnd`` and write ``out``.
 
     2D mixtures: modes, high-quality share, reverse KL, spread ratio, MMD². With an evaluator: its ``clf_*`` metrics.
     Images: intra-class MS-SSIM of generated samples and, given the labels the model was trained on,
     of the real members of each of those classes (the diversity G was asked to reproduce).
+    ``data``: the run's dataset when the caller has it loaded already.
     """
     device = pick_device(spec)
-    data = load_dataset(spec["dataset_spec"], spec["dataset"])
+    data = data if data is not None else load_dataset(spec["dataset_spec"], spec["dataset"])
     values: dict[str, float] = {}
     n = spec["eval_samples"]
     tag = _protocol(n)

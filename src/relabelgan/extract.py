@@ -17,7 +17,7 @@ import torch
 from .accel import AccelPlan, accel_plan, autocast, prepare_modules, to_layout
 from .artifacts import provenance, write_features
 from .checkpoint import load_checkpoint, load_networks
-from .datasets import load_dataset
+from .datasets import Dataset, load_dataset
 from .device import pick_device
 from .methods import get_method
 from .networks import Discriminator
@@ -41,10 +41,11 @@ def feature_blocks(
         yield h.float().cpu().numpy()
 
 
-def extract_features(spec: dict, rnd: int, model: str, out: str) -> None:
-    """Write ``out`` (features.h5) with the features of every training sample under ``model``."""
+def extract_features(spec: dict, rnd: int, model: str, out: str, data: Dataset | None = None) -> None:
+    """Write ``out`` (features.h5) with the features of every training sample under ``model``
+    (``data``: the run's dataset when the caller has it loaded already)."""
     device = pick_device(spec)
-    data = load_dataset(spec["dataset_spec"], spec["dataset"])
+    data = data if data is not None else load_dataset(spec["dataset_spec"], spec["dataset"])
     state = load_checkpoint(model)
     attrs = {"round": rnd, "model": provenance(model), "run": spec["name"], "seed": spec["seed"]}
     columns = {}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .datasets import Dataset, load_dataset
 from .evaluate import evaluate_round
 from .extract import extract_features
 from .progress import Stages
@@ -25,10 +26,14 @@ class RoundOutputs:
     evaluator: str | None = None
 
 
-def write_round_outputs(spec: dict, rnd: int, model: str, labels: str | None, outputs: RoundOutputs) -> None:
-    """features.h5 and metrics.csv of ``model``; ``labels``: those it was trained on (None at round 0)."""
+def write_round_outputs(
+    spec: dict, rnd: int, model: str, labels: str | None, outputs: RoundOutputs, data: Dataset | None = None
+) -> None:
+    """features.h5 and metrics.csv of ``model``; ``labels``: those it was trained on (None at round 0);
+    ``data``: the dataset the job already holds (loaded once here otherwise)."""
     stages = Stages(f"round {rnd} outputs")
-    extract_features(spec, rnd, model, outputs.features)
+    data = data if data is not None else load_dataset(spec["dataset_spec"], spec["dataset"])
+    extract_features(spec, rnd, model, outputs.features, data)
     stages.done(f"features written to {outputs.features}")
-    evaluate_round(spec, rnd, model, labels, outputs.metrics, outputs.evaluator)
+    evaluate_round(spec, rnd, model, labels, outputs.metrics, outputs.evaluator, data)
     stages.done(f"metrics written to {outputs.metrics}")

@@ -382,7 +382,7 @@ def finish_phase(p: Phase, model_in: str, labels_path: str, model_out: str, log_
         seed=derive_seed(p.spec["seed"], "samples", p.rnd), device=p.device,
     )
     if round_outputs:
-        write_round_outputs(p.spec, p.rnd, model_out, labels_path, round_outputs)
+        write_round_outputs(p.spec, p.rnd, model_out, labels_path, round_outputs, p.data)
     p.resume_path.unlink(missing_ok=True)
 
 
