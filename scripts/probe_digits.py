@@ -118,8 +118,7 @@ def run(name: str, base: str, overrides: list[str]) -> dict:
             extract_features(spec, r, rp(r, "model.pt"), rp(r, "features.h5"))
             make_labels(spec, r, rp(r, "labels.h5"), rp(r, "features.h5"), rp(r - 1, "labels.h5"))
     R = spec["rounds"]
-    frame = evaluate_round(spec, R, rp(R, "model.pt"), labels_at(R), rp(R, "metrics.csv"), evaluator())
-    m = dict(zip(frame["metric"], frame["value"]))
+    m = evaluate_round(spec, R, rp(R, "model.pt"), labels_at(R), rp(R, "metrics.csv"), evaluator())
     out = {
         "name": name,
         "gen": m.get("msssim_w3_40px_gen_intra"),

@@ -34,6 +34,15 @@ def test_digits_are_real_images_in_range():
     assert d.n_classes == 10 and set(d.y.tolist()) == set(range(10))
 
 
+def test_digits_read_from_the_bundled_csv_equal_scikit_learns_loader():
+    from sklearn.datasets import load_digits
+
+    reference = load_digits()
+    d = load_dataset({"kind": "digits"})
+    assert torch.equal(d.x, torch.from_numpy(reference.images.astype(np.float32) / 8.0 - 1.0).unsqueeze(1))
+    assert torch.equal(d.y, torch.from_numpy(reference.target.astype(np.int64)))
+
+
 def test_cifar10_binary_files(tmp_path):
     rng = np.random.default_rng(0)
     for i in range(1, 6):

@@ -85,15 +85,19 @@ def cmd_relabel(a: argparse.Namespace) -> None:
 def cmd_evaluate(a: argparse.Namespace) -> None:
     from .evaluate import evaluate_round
 
-    frame = evaluate_round(_spec(a.spec), a.round, a.model, a.labels, a.out, a.evaluator)
-    print(frame.to_string(index=False))
+    _print_metrics(evaluate_round(_spec(a.spec), a.round, a.model, a.labels, a.out, a.evaluator))
 
 
 def cmd_evaluate_final(a: argparse.Namespace) -> None:
     from .evaluate import evaluate_final
 
-    frame = evaluate_final(_spec(a.spec), a.round, a.model, a.out)
-    print(frame.to_string(index=False))
+    _print_metrics(evaluate_final(_spec(a.spec), a.round, a.model, a.out))
+
+
+def _print_metrics(values: dict[str, float]) -> None:
+    width = max((len(k) for k in values), default=0)
+    for metric, value in values.items():
+        print(f"{metric:<{width}}  {value:.6g}")
 
 
 def cmd_train_evaluator(a: argparse.Namespace) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import importlib.resources
+import importlib.util
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,12 +62,27 @@ def _mixture(name: str, means: torch.Tensor, std: float, n: int, seed: int) -> D
     return Dataset(name, x, y, len(means), means=means, std=std)
 
 
-def _digits(name: str) -> Dataset:
-    from sklearn.datasets import load_digits
+def _digits_table() -> np.ndarray:
+    """scikit-learn's digits as (1797, 65) rows: 64 pixel values 0..16, then the class.
 
-    d = load_digits()  # bundled with scikit-learn: 1797 8x8 images, values 0..16
-    x = torch.from_numpy(d.images.astype(np.float32) / 8.0 - 1.0).unsqueeze(1)
-    return Dataset(name, x, torch.from_numpy(d.target.astype(np.int64)), 10)
+    Read from the CSV that scikit-learn ships, which is what ``load_digits`` parses; importing
+    ``sklearn.datasets`` to call it costs about a second in every digits job. tests/test_datasets.py
+    checks that both give the same arrays.
+    """
+    spec = importlib.util.find_spec("sklearn")  # locates the package without importing it
+    csv = Path(spec.origin).parent / "datasets" / "data" / "digits.csv.gz" if spec and spec.origin else None
+    if csv is None or not csv.exists():  # another layout: the library's own loader
+        from sklearn.datasets import load_digits
+
+        d = load_digits()
+        return np.column_stack([d.data, d.target])
+    return np.loadtxt(csv, delimiter=",")
+
+
+def _digits(name: str) -> Dataset:
+    table = _digits_table()  # bundled with scikit-learn: 1797 8x8 images, values 0..16
+    x = torch.from_numpy(table[:, :64].reshape(-1, 1, 8, 8).astype(np.float32) / 8.0 - 1.0)
+    return Dataset(name, x, torch.from_numpy(table[:, 64].astype(np.int64)), 10)
 
 
 def _require(path: Path, what: str, hint: str) -> None:

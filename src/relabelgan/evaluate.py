@@ -11,20 +11,14 @@ from __future__ import annotations
 
 import sys
 
-import pandas as pd
-
 from .artifacts import read_labels
 from .checkpoint import load_checkpoint, load_networks
 from .datasets import Dataset, load_dataset
 from .device import derive_seed, pick_device
 from .diversity import intra_class_msssim, protocol_name
-from .evaluator import evaluator_metrics, load_evaluator
-from .inception_metrics import inception_metrics
-from .metrics2d import MMD_SAMPLES, mixture_metrics, spread_ratio, subsampled_mmd2
-from .nearest import nearest_neighbour_metrics
 from .progress import Stages
 from .samples import class_weights, generate
-from .tidy import metric_rows, write_csv
+from .tidy import write_metric_rows
 
 
 def _protocol(n: int) -> str:
@@ -37,19 +31,29 @@ def _generator(model: str, device):
     return G, state
 
 
-def _distribution_metrics(spec: dict, rnd: int, x, data) -> dict[str, float]:
-    """2D mixtures: spread ratio on all samples, MMD² on a seeded subsample (docs/metrics.md)."""
+def _mixture_metrics(spec: dict, rnd: int, x, data: Dataset, tag: str) -> dict[str, float]:
+    """2D mixtures: modes, HQ share, reverse KL; spread ratio on all samples, MMD² on a seeded subsample."""
+    from .metrics2d import MMD_SAMPLES, mixture_metrics, spread_ratio, subsampled_mmd2
+
+    values = {f"{k}_{tag}": v for k, v in mixture_metrics(x, data.means, data.std).items()}
     gen, real, means = x.double().numpy(), data.x.double().numpy(), data.means.double().numpy()
     size = min(MMD_SAMPLES, len(gen), len(real))
     mmd = subsampled_mmd2(gen, real, data.std, size, derive_seed(spec["seed"], "mmd", rnd))
-    return {f"spread_ratio_{_protocol(len(gen))}": spread_ratio(gen, real, means, data.std),
-            f"mmd2_rbf_{_protocol(size)}": mmd}
+    values[f"spread_ratio_{_protocol(len(gen))}"] = spread_ratio(gen, real, means, data.std)
+    values[f"mmd2_rbf_{_protocol(size)}"] = mmd
+    return values
+
+
+def _evaluator_metrics(evaluator_path: str, x, tag: str) -> dict[str, float]:
+    from .evaluator import evaluator_metrics, load_evaluator
+
+    return {f"{k}_{tag}": v for k, v in evaluator_metrics(load_evaluator(evaluator_path), x).items()}
 
 
 def evaluate_round(
     spec: dict, rnd: int, model: str, labels_path: str | None, out: str, evaluator_path: str | None = None,
     data: Dataset | None = None,
-) -> pd.DataFrame:
+) -> dict[str, float]:
     """Compute every cheap model metric that applies to this run's dataset at round ``rnd`` and write ``out``.
 
     2D mixtures: modes, high-quality share, reverse KL, spread ratio, MMD². With an evaluator: its ``clf_*`` metrics.
@@ -69,10 +73,9 @@ def evaluate_round(
         x, y_gen = generate(G, n, state["arch"]["z_dim"], class_weights(state), derive_seed(spec["seed"], "eval", rnd), device)
         stages.done(f"{n:,} samples generated")
         if data.means is not None:
-            values.update({f"{k}_{tag}": v for k, v in mixture_metrics(x, data.means, data.std).items()})
-            values.update(_distribution_metrics(spec, rnd, x, data))
+            values.update(_mixture_metrics(spec, rnd, x, data, tag))
         if evaluator_path:
-            values.update({f"{k}_{tag}": v for k, v in evaluator_metrics(load_evaluator(evaluator_path), x).items()})
+            values.update(_evaluator_metrics(evaluator_path, x, tag))
         if data.is_image:
             pairs = int(spec["msssim_pairs"])
             stem = protocol_name(data.x.shape[-1])
@@ -82,13 +85,15 @@ def evaluate_round(
                 real = data.x[labels.sample_index]
                 values[f"{stem}_real_intra"] = intra_class_msssim(real, labels.labels, pairs, seed)
     stages.done(f"{len(values)} metrics computed")
-    frame = metric_rows(spec, rnd, values)
-    write_csv(frame, out)
-    return frame
+    write_metric_rows(spec, rnd, values, out)
+    return values
 
 
-def evaluate_final(spec: dict, rnd: int, model: str, out: str) -> pd.DataFrame:
+def evaluate_final(spec: dict, rnd: int, model: str, out: str) -> dict[str, float]:
     """The final round's heavier metrics: nearest-neighbour check and, for images, FID/IS when weights exist."""
+    from .inception_metrics import inception_metrics
+    from .nearest import nearest_neighbour_metrics
+
     device = pick_device(spec)
     data = load_dataset(spec["dataset_spec"], spec["dataset"])
     G, state = _generator(model, device)
@@ -108,6 +113,5 @@ def evaluate_final(spec: dict, rnd: int, model: str, out: str) -> pd.DataFrame:
         tag = _protocol(n_fid)
         # Against the whole training set, hence the _train suffix (StyleGAN's fid50k_train naming).
         values.update({f"fid{tag}_train" if k == "fid" else f"{k}{tag}": v for k, v in metrics.items()})
-    frame = metric_rows(spec, rnd, values)
-    write_csv(frame, out)
-    return frame
+    write_metric_rows(spec, rnd, values, out)
+    return values

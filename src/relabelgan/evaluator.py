@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 import torch
 from torch import nn
 
@@ -97,6 +96,8 @@ def train_evaluator(dataset_spec: dict, name: str, out: str, report: str, epochs
     }
     with atomic_path(out) as tmp:
         torch.save(state, tmp)
+    import pandas as pd  # the report only: evaluator_metrics runs in every phase job, without pandas
+
     frame = pd.DataFrame(
         [{"dataset": name, "metric": "evaluator_test_accuracy", "value": accuracy, "n_train": len(train),
           "n_test": len(test), "epochs": epochs, "seed": seed}]

@@ -24,17 +24,14 @@ docs/slcgan.md describes the choices made where the paper is silent.
 
 from __future__ import annotations
 
-import contextlib
 import math
-from typing import Iterator
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from .artifacts import ArtifactError
-from .networks import Discriminator, Generator
+from .networks import Discriminator, Generator, frozen
 from .networks.clusterer import Clusterer, build_clusterer, clusterer_arch
 
 Stats = dict[str, float]
@@ -93,21 +90,6 @@ def consistency_loss(logits: torch.Tensor, logits_aug: torch.Tensor) -> torch.Te
     one-hot p); as in Algorithm 1 (line 28) the gradient reaches both views.
     """
     return -(logits_aug.softmax(1) * logits.log_softmax(1)).sum(1).mean()
-
-
-@contextlib.contextmanager
-def frozen(module: nn.Module) -> Iterator[nn.Module]:
-    """Build a graph through ``module`` without recording gradients for its parameters.
-
-    Gradients still flow through it to its input, e.g. from C to G in the MI loss.
-    """
-    flags = [p.requires_grad for p in module.parameters()]
-    module.requires_grad_(False)
-    try:
-        yield module
-    finally:
-        for p, flag in zip(module.parameters(), flags):
-            p.requires_grad_(flag)
 
 
 # ----------------------------------------------------------------------------- augmentation T

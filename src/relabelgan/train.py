@@ -28,7 +28,7 @@ from .datasets import Dataset, load_dataset
 from .device import derive_seed, pick_device
 from .losses import OwnsNetworks, make_loss
 from .methods import get_method
-from .networks import Discriminator, Generator
+from .networks import Discriminator, Generator, frozen
 from .progress import Progress
 from .round_outputs import RoundOutputs, write_round_outputs
 from .samples import save_sample_figure
@@ -303,7 +303,9 @@ def train_step(p: Phase, it: int) -> tuple[torch.Tensor, torch.Tensor, dict]:
         p.opt_D.step()
     z = p.draw_z()
     y_fake = p.draw_fake_classes()
-    with autocast(p.plan):
+    # G's step back-propagates through D but needs none of D's weight gradients (D's next step
+    # zeroes them): with D frozen the backward pass does less work and the updates are unchanged.
+    with frozen(p.D), autocast(p.plan):
         g_loss, g_stats = p.loss.g_loss(p.G, p.D, z, y_fake)
     p.opt_G.zero_grad(set_to_none=True)
     g_loss.backward()

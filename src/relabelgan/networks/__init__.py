@@ -6,7 +6,8 @@ rebuilt without the config that made it.
 
 from __future__ import annotations
 
-from typing import Any
+import contextlib
+from typing import Any, Iterator
 
 from torch import nn
 
@@ -83,3 +84,18 @@ def build_networks(arch: dict) -> tuple[Generator, Discriminator]:
         G = Generator(g_body, g_classes, arch["embed_dim"])
     D = Discriminator(d_body, feat, arch["n_classes"], arch["conditioning"])
     return G, D
+
+
+@contextlib.contextmanager
+def frozen(module: nn.Module) -> Iterator[nn.Module]:
+    """Build a graph through ``module`` without recording gradients for its parameters.
+
+    Gradients still flow through it to its input: to G through D in the G step, from C to G in slcgan's MI loss.
+    """
+    flags = [p.requires_grad for p in module.parameters()]
+    module.requires_grad_(False)
+    try:
+        yield module
+    finally:
+        for p, flag in zip(module.parameters(), flags):
+            p.requires_grad_(flag)
