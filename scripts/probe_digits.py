@@ -108,13 +108,13 @@ def run(name: str, base: str, overrides: list[str]) -> dict:
     extract_features(spec, 0, rp(0, "model.pt"), rp(0, "features.h5"))
     make_labels(spec, 0, rp(0, "labels.h5"), rp(0, "features.h5"))
     seconds = 0.0
-    labels_at = lambda r: rp(r if method.relabels else 0, "labels.h5")  # noqa: E731
+    labels_at = lambda r: rp(method.labels_round(r), "labels.h5")  # noqa: E731
     for r in range(1, spec["rounds"] + 1):
         (d / f"round_{r:02d}").mkdir(exist_ok=True)
         train_phase(spec, r, rp(r - 1, "model.pt"), labels_at(r - 1), rp(r, "model.pt"),
                     rp(r, "train_log.csv"), rp(r, "samples.png"))
         seconds += float(pd.read_csv(rp(r, "train_log.csv"))["seconds"].iloc[-1])
-        if method.relabels:
+        if method.labels_round(r) == r:
             extract_features(spec, r, rp(r, "model.pt"), rp(r, "features.h5"))
             make_labels(spec, r, rp(r, "labels.h5"), rp(r, "features.h5"), rp(r - 1, "labels.h5"))
     R = spec["rounds"]

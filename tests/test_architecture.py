@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 from conftest import REPO
@@ -76,3 +77,31 @@ def test_no_function_over_60_lines():
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno - node.lineno + 1 > 60:
                 long.append(f"{path.relative_to(PACKAGE)}:{node.lineno} {node.name} ({node.end_lineno - node.lineno + 1} lines)")
     assert not long, "functions over 60 lines: " + ", ".join(long)
+
+
+# A method's behaviour lives in its module under methods/: outside it, code asks the method's hooks
+# and never tests which method it is or reads a flag to branch on.
+METHOD_BRANCHES = re.compile(
+    r"""method\.name\s*[!=]=|\[["']method["']\]\s*[!=]=|method\w*(\([^)]*\))?\.(relabels|grows|clusterer|classes)\b"""
+)
+
+
+def test_no_branching_on_the_method_outside_methods():
+    sources = [p for p in PACKAGE.rglob("*.py") if "methods" not in p.relative_to(PACKAGE).parts]
+    sources += sorted((REPO / "workflow").rglob("*.smk")) + [REPO / "workflow" / "Snakefile"]
+    hits = [
+        f"{path.relative_to(REPO)}:{number}: {line.strip()}"
+        for path in sources
+        if path.exists()
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if METHOD_BRANCHES.search(line)
+    ]
+    assert not hits, "branching on the method outside methods/: " + "; ".join(hits)
+
+
+def test_the_branch_pattern_finds_what_it_forbids():
+    assert METHOD_BRANCHES.search('if method.name == "random":')
+    assert METHOD_BRANCHES.search("if get_method(spec['method']).relabels:")
+    assert METHOD_BRANCHES.search('if spec["method"] != "slcgan":')
+    assert METHOD_BRANCHES.search("if method(run).relabels:")
+    assert not METHOD_BRANCHES.search("labels = method.make_labels(spec, rnd, features, previous)")

@@ -8,7 +8,8 @@ import torch.nn.functional as F
 from conftest import tiny_config
 
 from relabelgan.config import resolve_config, run_spec
-from relabelgan.losses import NonSaturatingLoss, WGANGPLoss, make_loss
+from relabelgan.losses import NonSaturatingLoss, WGANGPLoss
+from relabelgan.methods import get_method
 from relabelgan.networks import build_networks, network_arch
 
 K = 3
@@ -49,7 +50,7 @@ def _loss_for(method_keys: dict):
     config = tiny_config()
     config["runs"] = {"run": {"dataset": "digits", **method_keys}}
     spec = run_spec(resolve_config(config), "run", 0)
-    return make_loss("wgan_gp" if method_keys["method"] == "splitting" else "nonsaturating", spec)
+    return get_method(spec["method"]).make_loss(spec)
 
 
 @pytest.mark.parametrize(

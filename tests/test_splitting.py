@@ -15,10 +15,10 @@ from relabelgan.checkpoint import load_checkpoint, load_networks
 from relabelgan.config import read_spec
 from relabelgan.datasets import load_dataset
 from relabelgan.losses import WGANGPLoss
+from relabelgan.methods.splitting import split_classes
 from relabelgan.networks import build_networks, network_arch
 from relabelgan.networks.class_tree import ClassTree, TreeBatchNorm
 from relabelgan.relabel import relabel
-from relabelgan.splitting import split_classes
 from relabelgan.surgery import grow_checkpoint, tree_from_rounds
 
 KMEANS = {"backend": "sklearn", "n_init": 2, "max_iter": 100, "subset": 10000}

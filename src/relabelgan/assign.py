@@ -40,20 +40,13 @@ def assign_labels(model: str, labels_path: str | None, sources: list[str], out: 
     spec = state["provenance"]["spec"]
     method, batch = get_method(spec["method"]), spec["extract_batch"]  # the batches extraction used: same floats
     items, x = load_inputs(sources, tuple(state["arch"]["data_shape"]), spec)
-    if method.clusterer:
-        labels, score = _argmax_clusterer(state, x, batch, model)
-        kind = "probability"
-    elif method.conditioning == "ac" and not method.relabels:
-        labels, score = _argmax_classifier(state, x, batch)
-        kind = "probability"
-    elif method.relabels:
-        if labels_path is None:
-            raise ArtifactError(f"{model}: method {method.name!r} assigns to the round's centroids: pass --labels")
-        labels, score = _nearest_centroid(state, x, batch, labels_path)
-        kind = "distance"
-    else:
+    if method.assigns_by is None:
         raise ArtifactError(f"{model}: method {method.name!r} gives every sample a fixed or random class; "
                             "there is nothing to assign")
+    if method.assigns_by == "centroids" and labels_path is None:
+        raise ArtifactError(f"{model}: method {method.name!r} assigns to the round's centroids: pass --labels")
+    assigner, kind = ASSIGNERS[method.assigns_by]
+    labels, score = assigner(state, x, batch, model, labels_path)
     _write(out, items, labels, score, kind)
     return labels
 
@@ -127,7 +120,7 @@ def _array(array: np.ndarray, data_shape: tuple[int, ...], source: str) -> torch
 
 
 @torch.no_grad()
-def _argmax_clusterer(state: dict, x: torch.Tensor, batch: int, model: str) -> tuple[np.ndarray, np.ndarray]:
+def _argmax_clusterer(state: dict, x: torch.Tensor, batch: int, model: str, labels_path: str | None) -> tuple[np.ndarray, np.ndarray]:
     from .slcgan import load_clusterer
 
     C = load_clusterer(state, "cpu", model)
@@ -137,14 +130,14 @@ def _argmax_clusterer(state: dict, x: torch.Tensor, batch: int, model: str) -> t
 
 
 @torch.no_grad()
-def _argmax_classifier(state: dict, x: torch.Tensor, batch: int) -> tuple[np.ndarray, np.ndarray]:
+def _argmax_classifier(state: dict, x: torch.Tensor, batch: int, model: str, labels_path: str | None) -> tuple[np.ndarray, np.ndarray]:
     D = load_networks(state, "cpu")[1].eval()
     probs = torch.cat([D.cls(D.features(x[i : i + batch])).softmax(1) for i in range(0, len(x), batch)])
     score, labels = probs.max(1)
     return labels.numpy().astype(np.int64), score.numpy()
 
 
-def _nearest_centroid(state: dict, x: torch.Tensor, batch: int, labels_path: str) -> tuple[np.ndarray, np.ndarray]:
+def _nearest_centroid(state: dict, x: torch.Tensor, batch: int, model: str, labels_path: str) -> tuple[np.ndarray, np.ndarray]:
     rnd = read_labels(labels_path)
     if rnd.centroids.shape[1] == 0:
         raise ArtifactError(f"{labels_path}: has no centroids (labels not made by clustering); give a clustered round")
@@ -156,6 +149,14 @@ def _nearest_centroid(state: dict, x: torch.Tensor, batch: int, labels_path: str
     labels = nearest_centroid(feats, rnd.centroids)
     distance = np.linalg.norm(feats - rnd.centroids[labels], axis=1)
     return labels, distance
+
+
+# How a method labels new data (Method.assigns_by): (function, what its score column holds).
+ASSIGNERS = {
+    "classifier": (_argmax_classifier, "probability"),  # argmax of D's auxiliary classifier
+    "centroids": (_nearest_centroid, "distance"),  # nearest centroid of the round's clusters, D's features
+    "clusterer": (_argmax_clusterer, "probability"),  # argmax C(x)
+}
 
 
 def _write(out: str, items: list[str], labels: np.ndarray, score: np.ndarray, kind: str) -> None:

@@ -72,13 +72,13 @@ def cmd_extract(a: argparse.Namespace) -> None:
 
 def cmd_relabel(a: argparse.Namespace) -> None:
     from .methods import get_method
-    from .relabel import label_source, relabel, write_label_quality
+    from .relabel import relabel, write_label_quality
 
     spec = _spec(a.spec)
     result = relabel(spec, a.round, a.out, a.features, a.previous)
     if a.metrics:
         write_label_quality(spec, a.round, a.features, result, a.metrics)
-    print(f"round {a.round} ({label_source(get_method(spec['method']), spec, a.round)}): "
+    print(f"round {a.round} ({get_method(spec['method']).label_source(spec, a.round)}): "
           f"k={result.k} sizes={result.sizes.tolist()}")
 
 

@@ -17,12 +17,10 @@ from typing import Any
 
 import yaml
 
+from .errors import ConfigError
+
 # Package data, so a non-editable install (`pip install .`) validates configs too.
 SCHEMA_PATH = Path(__file__).resolve().with_name("config.schema.yaml")
-
-
-class ConfigError(ValueError):
-    """The config has a bad key or value; the message names it."""
 
 
 def _deep_merge(base: dict, over: dict) -> dict:
@@ -87,7 +85,7 @@ def resolve_config(config: dict, source: str = "config") -> dict:
                 f"{source}: runs.{name}.dataset is {run['dataset']!r}, which is not a key of 'datasets' "
                 f"({', '.join(sorted(cfg['datasets']))})"
             )
-        _check_cluster_count(name, run, cfg["datasets"][run["dataset"]], source)
+        _check_run_for_method(name, run, cfg["datasets"][run["dataset"]], source)
     return cfg
 
 
@@ -118,22 +116,11 @@ def dataset_size(dataset: dict) -> int | None:
     return int(dataset.get("n", DEFAULT_N[dataset["kind"]])) if dataset["kind"] in DEFAULT_N else None
 
 
-def _check_cluster_count(name: str, run: dict, dataset: dict, source: str) -> None:
-    """k clusters need at least k samples to cluster: caught here rather than by k-means a phase later."""
+def _check_run_for_method(name: str, run: dict, dataset: dict, source: str) -> None:
+    """What the run's method refuses (e.g. k above the dataset size), caught here rather than a phase later."""
     from .methods import get_method
 
-    method = get_method(run["method"])
-    if method.classes != "k":  # the class count is the dataset's, one, or a split schedule
-        return
-    k, subset = run["k"], run["kmeans"]["subset"]
-    clusters_features = method.relabels and not (method.clusterer or method.grows)  # k-means on a subset
-    if clusters_features and k > subset:
-        raise ConfigError(f"{source}: runs.{name}.k is {k}, more than kmeans.subset ({subset}) k-means fits on; "
-                          "lower k or raise kmeans.subset")
-    n = dataset_size(dataset)
-    if n is not None and k > n:
-        raise ConfigError(f"{source}: runs.{name}.k is {k}, more than the {n} samples of dataset "
-                          f"{run['dataset']!r}; lower k")
+    get_method(run["method"]).check_run(name, run, dataset_size(dataset), source)
 
 
 def load_config(path: str | Path) -> dict:

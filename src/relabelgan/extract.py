@@ -16,7 +16,7 @@ import torch
 
 from .accel import AccelPlan, accel_plan, autocast, prepare_modules, to_layout
 from .artifacts import provenance, write_features
-from .checkpoint import load_checkpoint, load_networks
+from .checkpoint import load_checkpoint
 from .datasets import Dataset, load_dataset
 from .device import pick_device
 from .methods import get_method
@@ -51,15 +51,11 @@ def extract_features(spec: dict, rnd: int, model: str, out: str, data: Dataset |
     columns = {}
     if data.y is not None:
         columns["truth"], attrs["truth_classes"] = data.y.numpy(), int(data.n_classes)
-    if get_method(spec["method"]).clusterer:
-        # slcgan: the clustering network's penultimate layer, the one its labels are read from.
-        from .slcgan import cluster_labels, load_clusterer
-
-        net, attrs["layer"] = load_clusterer(state, device, model), "clusterer_penultimate"
-        columns["assigned"] = cluster_labels(net, data.x, spec["extract_batch"], device)
-        attrs["clusterer_classes"] = int(net.n_classes)
-    else:
-        net, attrs["layer"] = load_networks(state, device)[1], "last_hidden"
+    method = get_method(spec["method"])
+    net, attrs["layer"] = method.feature_network(state, device, model)  # D's last hidden layer; slcgan: C's
+    method_columns, method_attrs = method.feature_columns(net, data.x, spec, device)  # slcgan: argmax C(x)
+    columns.update(method_columns)
+    attrs.update(method_attrs)
     plan = accel_plan(device, tuple(data.x.shape[1:]), len(data), precision=spec["precision"])
     prepare_modules(plan, net)
     dim = int(net.features(to_layout(data.x[:1].to(device), plan)).shape[1])

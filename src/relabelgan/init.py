@@ -8,10 +8,9 @@ from . import __version__
 from .checkpoint import save_checkpoint
 from .datasets import load_dataset
 from .device import derive_seed
-from .losses import OwnsNetworks, make_loss
+from .losses import OwnsNetworks
 from .methods import get_method
 from .networks import build_networks, network_arch
-from .networks.class_tree import ClassTree
 
 
 def init_model(spec: dict, out: str) -> None:
@@ -19,13 +18,11 @@ def init_model(spec: dict, out: str) -> None:
     method = get_method(spec["method"])
     data = load_dataset(spec["dataset_spec"], spec["dataset"])
     torch.manual_seed(derive_seed(spec["seed"], "init"))
-    k = method.n_classes(spec, data)
-    # A method whose classes split starts from a tree of k unrelated classes (class_tree.py).
-    tree = ClassTree.roots(k).to_record() if method.grows else None
-    arch = network_arch(spec, tuple(data.x.shape[1:]), k, method.conditioning, class_tree=tree)
+    k = method.n_classes(spec, data.n_classes)
+    arch = network_arch(spec, tuple(data.x.shape[1:]), k, method.conditioning, class_tree=method.class_tree(k))
     G, D = build_networks(arch)
     # An objective that trains networks of its own (slcgan's C) initialises them here, on their own seed.
-    loss = make_loss(method.loss, spec)
+    loss = method.make_loss(spec)
     extra = {"extra": loss.init_extra(arch, derive_seed(spec["seed"], "init", "extra"))} if isinstance(loss, OwnsNetworks) else {}
     save_checkpoint(
         out,

@@ -11,7 +11,6 @@ from typing import Callable, Protocol, runtime_checkable
 import torch
 import torch.nn.functional as F
 
-from .methods import get_method
 from .networks import Discriminator, Generator
 from .slcgan import SlcGANLoss
 
@@ -34,8 +33,6 @@ class OwnsNetworks(Protocol):
     ``extra`` entry; a phase calls ``load_extra`` on it, after every generator step minimises
     ``extra_loss`` on a fresh real batch with ``extra_optimizers`` (whose learning rates decay
     with G's and D's), and saves ``extra_state()`` (plain state dicts) in every checkpoint.
-    An objective may also set ``fake_classes = 'uniform'`` to draw fake classes uniformly
-    instead of in proportion to the class sizes.
     """
 
     def init_extra(self, arch: dict, seed: int) -> dict: ...
@@ -156,22 +153,16 @@ class WGANGPLoss(_AuxiliaryClassifier):
         return self._g_ac(-out.adv.mean(), out, y_fake, stats), stats
 
 
-def _d_classifies_fakes(spec: dict) -> bool:
-    """Whether D's auxiliary classifier also learns on fakes: key ``ac_d_samples``, 'auto' = the method's own."""
-    return get_method(spec["method"]).ac_d_samples(spec) == "real_and_fake"
-
-
-LOSSES: dict[str, Callable[[dict], GANLoss]] = {
-    "nonsaturating": lambda spec: NonSaturatingLoss(spec["ac_weight_d"], spec["ac_weight_g"], _d_classifies_fakes(spec)),
-    "wgan_gp": lambda spec: WGANGPLoss(
-        spec["gp_lambda"], spec["ac_weight_d"], spec["ac_weight_g"], _d_classifies_fakes(spec)
-    ),
-    "slcgan": SlcGANLoss,  # slcgan.py: hinge loss, MI loss for G, and the clustering network C it trains
+# Each builder takes the run spec and whether an 'ac' D's classifier also learns on fakes (the method decides).
+LOSSES: dict[str, Callable[[dict, bool], GANLoss]] = {
+    "nonsaturating": lambda spec, fakes: NonSaturatingLoss(spec["ac_weight_d"], spec["ac_weight_g"], fakes),
+    "wgan_gp": lambda spec, fakes: WGANGPLoss(spec["gp_lambda"], spec["ac_weight_d"], spec["ac_weight_g"], fakes),
+    "slcgan": lambda spec, fakes: SlcGANLoss(spec),  # slcgan.py: hinge loss, MI loss for G, and C it trains
 }
 
 
-def make_loss(name: str, spec: dict) -> GANLoss:
-    """Build the loss registered under ``name`` from a run spec."""
+def make_loss(name: str, spec: dict, classifies_fakes: bool = False) -> GANLoss:
+    """Build the loss registered under ``name`` from a run spec (methods call this through Method.make_loss)."""
     if name not in LOSSES:
         raise ValueError(f"loss {name!r} is not available; registered: {sorted(LOSSES)}")
-    return LOSSES[name](spec)
+    return LOSSES[name](spec, classifies_fakes)

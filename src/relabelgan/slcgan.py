@@ -138,11 +138,9 @@ def augment(x: torch.Tensor, gen: torch.Generator, cfg: dict) -> torch.Tensor:
 class SlcGANLoss:
     """The slcGAN objective; it owns C and C's optimizer (the loop's extra-network protocol).
 
-    Fake classes are drawn uniformly (``fake_classes = 'uniform'``), and the labels the loop
-    draws with real samples are not used: real pairs take C's current p(y|x).
+    Fake classes are drawn uniformly (methods/slcgan.py says so to the loop), and the labels the
+    loop draws with real samples are not used: real pairs take C's current p(y|x).
     """
-
-    fake_classes = "uniform"
 
     def __init__(self, spec: dict) -> None:
         cfg = spec["slcgan"]

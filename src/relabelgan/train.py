@@ -22,17 +22,16 @@ import torch
 
 from . import __version__
 from .accel import AccelPlan, BatchSource, accel_plan, autocast, prepare_modules
-from .artifacts import ArtifactError, LabelRound, atomic_path, read_labels, sha256
+from .artifacts import LabelRound, atomic_path, read_labels, sha256
 from .checkpoint import load_checkpoint, load_networks, save_checkpoint
 from .datasets import Dataset, load_dataset
 from .device import derive_seed, pick_device
-from .losses import OwnsNetworks, make_loss
+from .losses import OwnsNetworks
 from .methods import get_method
 from .networks import Discriminator, Generator, frozen
 from .progress import Progress
 from .round_outputs import RoundOutputs, write_round_outputs
 from .samples import save_sample_figure
-from .surgery import grow_checkpoint
 
 SIGTERM_EXIT = 143
 RESUME_NAME = "resume.pt"
@@ -212,26 +211,6 @@ class Phase:
                                            "inputs": self.inputs, "log": self.log_rows})
 
 
-def _start_checkpoint(spec: dict, rnd: int, labels: LabelRound, labels_path: str, model_in: str) -> dict:
-    """Model r-1, grown when the labels split its classes (splitting); refused when the class counts differ."""
-    method = get_method(spec["method"])
-    start = load_checkpoint(model_in)
-    if method.grows and labels.k > start["arch"]["n_classes"]:
-        # The labels split some classes: rebuild the networks for the grown class tree
-        # (children start as exact copies of their parents; Adam moments are carried over).
-        try:
-            start = grow_checkpoint(start, labels)
-        except ArtifactError as e:
-            raise ArtifactError(f"{labels_path} with {model_in}: {e}") from e
-        print(f"phase {rnd}: classes split, {start['method_state']['split_from_classes']} -> {labels.k}", flush=True)
-    if labels.k != start["arch"]["n_classes"]:
-        raise ArtifactError(
-            f"{labels_path}: has {labels.k} classes but {model_in} was built for {start['arch']['n_classes']}; "
-            f"method {method.name!r} keeps the class count fixed. Rerun relabel for this round."
-        )
-    return start
-
-
 def _resume_point(resume_path: Path, inputs: dict, rnd: int, start: dict) -> tuple[dict, int, list[dict]]:
     """(state, iterations done, log rows): the in-phase snapshot when it was made from these inputs."""
     if resume_path.exists():
@@ -250,7 +229,9 @@ def setup_phase(spec: dict, rnd: int, model_in: str, labels_path: str, model_out
     device = pick_device(spec)
     data = load_dataset(spec["dataset_spec"], spec["dataset"])
     labels = read_labels(labels_path, n_samples=len(data))
-    start = _start_checkpoint(spec, rnd, labels, labels_path, model_in)
+    method = get_method(spec["method"])
+    # The method may change model r-1 before the phase (splitting grows it when the labels split a class).
+    start = method.start_model(load_checkpoint(model_in), labels, labels_path, model_in)
     resume_path = Path(model_out).parent / RESUME_NAME
     inputs = {"model_in": sha256(model_in), "labels": sha256(labels_path)}
     state, done, log_rows = _resume_point(resume_path, inputs, rnd, start)
@@ -270,8 +251,7 @@ def setup_phase(spec: dict, rnd: int, model_in: str, labels_path: str, model_out
     if "rng" in state and done > 0:
         _set_rng_state(gen, state["rng"])
 
-    method = get_method(spec["method"])
-    loss = make_loss(method.loss, spec)
+    loss = method.make_loss(spec)
     # An objective may own networks beside G and D (slcgan's C); they live in the checkpoint's 'extra'.
     owned = loss if isinstance(loss, OwnsNetworks) else None
     if owned:
@@ -283,8 +263,8 @@ def setup_phase(spec: dict, rnd: int, model_in: str, labels_path: str, model_out
         x_all=BatchSource(data.x, plan),
         y_all=torch.from_numpy(labels.labels).to(device),
         idx_all=torch.from_numpy(labels.sample_index).to(device),
-        uniform_fakes=getattr(loss, "fake_classes", "labels") == "uniform" or method.redraws_labels(spec),
-        labels_per_batch=method.redraws_labels(spec),
+        uniform_fakes=method.fake_classes(spec) == "uniform",
+        labels_per_batch=method.draws_batch_labels(spec),
         inputs=inputs, resume_path=resume_path, done=done, log_rows=log_rows,
     )
 

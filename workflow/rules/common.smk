@@ -94,12 +94,12 @@ def label_rounds(run):
     Fixed-label methods (uncond, acgan, random) train every phase on round 0's labels, which
     saves a job per round that would only copy them.
     """
-    return list(range(rounds(run) + 1)) if method(run).relabels else [0]
+    return sorted({method(run).labels_round(r) for r in range(rounds(run) + 1)})
 
 
 def labels_in_force(run, seed, r):
     """The labels.h5 that holds at round r: what phase r+1 trains on and round r is scored with."""
-    return round_path("labels.h5", rr(r if method(run).relabels else 0), run, seed)
+    return round_path("labels.h5", rr(method(run).labels_round(r)), run, seed)
 
 
 def run_metric_files(run, seed):
@@ -134,7 +134,7 @@ def all_targets():
             # Every round's model is a target, so a deleted middle checkpoint is rebuilt, not silently missing.
             targets += round_paths(run, seed, "model.pt")
             targets += round_paths(run, seed, "samples.png", first=1)
-            if method(run).relabels:  # label audit and lineage figures (docs/audit.md); fixed labels have none
+            if len(label_rounds(run)) > 1:  # label audit and lineage figures (docs/audit.md); fixed labels have none
                 targets += [run_path("audit/events.csv", run, seed), run_path("lineage/flow.png", run, seed)]
     return targets
 

@@ -1,4 +1,8 @@
-"""Class splitting (class-splitting GAN, Algorithm 1): the relabel step that splits classes.
+"""`splitting`: the class-splitting GAN (Grinblat et al., Algorithm 1): WGAN-GP with an auxiliary
+classifier whose classes split in two at scheduled rounds.
+
+``schedule: supervised`` starts from the dataset's classes, ``unsupervised`` from one class; rounds in
+``split_rounds`` ('all' = every round after 0) split, the others carry the labels forward.
 
 Relabel step (:func:`split_classes`): every class with more than ``split_threshold`` samples
 is split in two by 2-means on its samples' critic features, normalised per ``normalise``
@@ -8,19 +12,20 @@ order: an old class becomes one id (not split) or two consecutive ids (split), a
 ``parent[c]`` names the old class of new class c, so the class tree can be rebuilt from the
 labels.h5 files alone (surgery.tree_from_rounds).
 
-The model surgery after a split (which needs torch) is surgery.py; this module needs none, so
-the relabel step runs without importing torch.
+The model surgery after a split (which needs torch) is surgery.py, which :meth:`ClassSplitting.start_model`
+loads when a phase starts from split labels; this module needs no torch, so the relabel step runs without it.
 """
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import numpy as np
 
-from .artifacts import ArtifactError, LabelRound
-from .kmeans import cluster_round
-from .seeding import derive_seed
+from ..artifacts import ArtifactError, LabelRound
+from ..seeding import derive_seed
+from .base import Method, RoundFeatures, carried_forward, fixed_round, ground_truth_round
 
 NORMALISATIONS = ("l2", "batch_axis", "none")
 
@@ -51,6 +56,8 @@ def split_classes(
     leaves one side empty (all its features equal) is kept whole. Returns the new round with
     ``parent`` set and, per class, the centroid of its members' normalised features.
     """
+    from ..kmeans import cluster_round
+
     labels = np.empty_like(previous.labels)
     parent: list[int] = []
     centroids: list[np.ndarray] = []
@@ -99,3 +106,53 @@ def split_round(spec: dict, rnd: int, previous: LabelRound | None, features: np.
         seed=derive_seed(spec["seed"], "relabel", rnd),
         kmeans=spec["kmeans"],
     )
+
+
+class ClassSplitting(Method):
+    name = "splitting"
+    conditioning = "ac"
+    loss = "wgan_gp"
+    relabels = True
+    ac_samples = "real"  # the reference trains its critic's classifier on real samples only
+    assigns_by = "centroids"
+
+    def n_classes(self, spec: dict, dataset_classes: int | None) -> int:
+        return int(dataset_classes or 1) if spec["schedule"] == "supervised" else 1
+
+    def class_tree(self, k: int) -> dict | None:
+        from ..networks.class_tree import ClassTree
+
+        return ClassTree.roots(k).to_record()  # k unrelated classes; splits add children
+
+    def splits_at(self, spec: dict, rnd: int) -> bool:
+        return rnd >= 1 and (spec["split_rounds"] == "all" or rnd in spec["split_rounds"])
+
+    def label_source(self, spec: dict, rnd: int) -> str:
+        if self.splits_at(spec, rnd):
+            return "features"
+        return "previous" if rnd > 0 else "dataset"
+
+    def first_labels(self, spec: dict, round_features: RoundFeatures) -> LabelRound:
+        if spec["schedule"] == "supervised":
+            return ground_truth_round(spec, round_features, self.name)
+        return fixed_round(np.zeros(len(round_features.features), dtype=np.int64), 1)
+
+    def make_labels(self, spec: dict, rnd: int, round_features: RoundFeatures, previous: LabelRound | None) -> LabelRound:
+        if rnd == 0:
+            return self.first_labels(spec, round_features)
+        if not self.splits_at(spec, rnd):
+            return carried_forward(previous, self.name, rnd)
+        return split_round(spec, rnd, previous, round_features.features, round_features.sample_index)
+
+    def start_model(self, state: dict[str, Any], labels: LabelRound, labels_path: str, model_in: str) -> dict[str, Any]:
+        """Model r-1, grown when the labels split its classes: children start as exact copies of their
+        parents, Adam moments carried over (surgery.py)."""
+        if labels.k > state["arch"]["n_classes"]:
+            from ..surgery import grow_checkpoint
+
+            try:
+                state = grow_checkpoint(state, labels)
+            except ArtifactError as e:
+                raise ArtifactError(f"{labels_path} with {model_in}: {e}") from e
+            print(f"classes split, {state['method_state']['split_from_classes']} -> {labels.k}", flush=True)
+        return super().start_model(state, labels, labels_path, model_in)

@@ -1,0 +1,36 @@
+"""`random`: the self-conditioned GAN paper's random-labels baseline (k classes that carry no information).
+
+``random_labels: per_batch`` (the default) follows the reference code (clusterers/random_labels.py):
+every batch's real samples get fresh uniform classes and G's classes are uniform, so each of D's k
+heads sees all the data over training. ``fixed`` gives each sample one seeded class for the whole run.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..artifacts import LabelRound
+from ..seeding import derive_seed
+from .base import Method, RoundFeatures, check_cluster_count, fixed_round
+
+
+class RandomLabels(Method):
+    name = "random"
+    conditioning = "heads"
+
+    def check_run(self, name: str, run: dict, n_samples: int | None, source: str) -> None:
+        check_cluster_count(name, run, n_samples, source, kmeans_subset=False)
+
+    def n_classes(self, spec: dict, dataset_classes: int | None) -> int:
+        return int(spec["k"])
+
+    def first_labels(self, spec: dict, round_features: RoundFeatures) -> LabelRound:
+        k, n = int(spec["k"]), len(round_features.features)
+        labels = np.random.default_rng(derive_seed(spec["seed"], "relabel", 0)).integers(0, k, size=n)
+        return fixed_round(labels, k)
+
+    def draws_batch_labels(self, spec: dict) -> bool:
+        return spec["random_labels"] == "per_batch"
+
+    def fake_classes(self, spec: dict) -> str:
+        return "uniform" if self.draws_batch_labels(spec) else "labels"
