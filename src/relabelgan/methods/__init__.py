@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from .acgan import ACGAN
 from .base import Method, RoundFeatures
+from .cgan import ConditionalGAN
 from .random_labels import RandomLabels
 from .selfcond import SelfConditioned
 from .slcgan import SelfLabeled
@@ -15,7 +16,10 @@ from .splitting import ClassSplitting
 from .uncond import Unconditional
 
 METHODS: dict[str, Method] = {
-    m.name: m for m in (Unconditional(), ACGAN(), RandomLabels(), SelfConditioned(), ClassSplitting(), SelfLabeled())
+    m.name: m
+    for m in (
+        Unconditional(), ACGAN(), ConditionalGAN(), RandomLabels(), SelfConditioned(), ClassSplitting(), SelfLabeled()
+    )
 }
 
 
