@@ -13,6 +13,9 @@ if not workflow.overwrite_configfiles:
 
 
 
+report: "workflow/report/workflow.rst"
+
+
 include: "workflow/rules/common.smk"
 
 
@@ -33,3 +36,29 @@ rule all:
     input:
         all_targets(),
     default_target: True
+
+
+# Named targets, e.g. `snakemake --cores 2 labels`: one stage's outputs of every run and what they need.
+rule models:
+    input:
+        model_targets(),
+
+
+rule labels:
+    input:
+        label_targets(),
+
+
+rule metrics:
+    input:
+        metric_targets(),
+
+
+rule figures:
+    input:
+        figure_targets(),
+
+
+rule audit:
+    input:
+        audit_targets(),

@@ -31,29 +31,10 @@ PROCESS_STARTS: Counter[str] = Counter()
 
 
 def tiny_config(**run_overrides) -> dict:
-    """A config small enough for CI: two short phases on a 2D grid and on digits."""
-    return {
-        "results": "results",
-        "seeds": [0],
-        "datasets": {
-            "grid": {"kind": "grid", "n": 1000, "side": 3, "spacing": 2.0, "std": 0.05},
-            "digits": {"kind": "digits"},
-        },
-        "defaults": {
-            "rounds": 2,
-            "iters_per_phase": 20,
-            "batch_size": 32,
-            "log_every": 10,
-            "snapshot_every": 10,
-            "eval_samples": 1000,
-            "kmeans": {"n_init": 2, "subset": 500},
-            "device": "cpu",
-        },
-        "runs": {
-            "grid-selfcond": {"dataset": "grid", "method": "selfcond", "k": 9, **run_overrides},
-            "grid-uncond": {"dataset": "grid", "method": "uncond"},
-        },
-    }
+    """The CI-sized config of .test/config.yaml (two short phases on a 3x3 grid); overrides go to grid-selfcond."""
+    config = yaml.safe_load((REPO / ".test" / "config.yaml").read_text())
+    config["runs"]["grid-selfcond"].update(run_overrides)
+    return config
 
 
 def write_config(workdir: Path, config: dict) -> Path:

@@ -21,6 +21,20 @@ def test_dry_run_lists_every_phase(tiny_workdir):
     assert "extract_features" not in counts and "evaluate_round" not in counts
 
 
+def _dry_run_counts(workdir, *targets) -> dict[str, int]:
+    out = snakemake(workdir, *targets, "-n", "--quiet", "rules").stdout
+    return {line.split()[0]: int(line.split()[1]) for line in out.splitlines() if len(line.split()) == 2 and line.split()[1].isdigit()}
+
+
+def test_named_targets_build_one_stage_each(tiny_workdir):
+    """`snakemake labels` makes no figures or tables; `figures` needs the metrics but no audit."""
+    labels = _dry_run_counts(tiny_workdir, "labels")
+    assert labels["relabel"] == 4 and "comparison_table" not in labels and "audit_run" not in labels
+    assert _dry_run_counts(tiny_workdir, "audit")["audit_run"] == 1  # grid-selfcond only: uncond's labels never change
+    figures = _dry_run_counts(tiny_workdir, "figures")
+    assert figures["metrics_figure"] == 1 and "audit_run" not in figures and "lineage_figures" not in figures
+
+
 @pytest.mark.e2e
 def test_end_to_end_run(tiny_run):
     res = tiny_run / "results"

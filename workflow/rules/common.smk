@@ -122,21 +122,44 @@ def final_metric_files():
     ]
 
 
+def model_targets():
+    """Every round's model.pt and sample figure: a deleted middle checkpoint is rebuilt, not silently missing."""
+    return [
+        path
+        for run in RUNS
+        for seed in SEEDS
+        for path in round_paths(run, seed, "model.pt") + round_paths(run, seed, "samples.png", first=1)
+    ]
+
+
+def label_targets():
+    """Every labels.h5 of every run (round 0's only for methods whose labels never change)."""
+    return [round_path("labels.h5", rr(r), run, seed) for run in RUNS for seed in SEEDS for r in label_rounds(run)]
+
+
+def metric_targets():
+    """The gathered tidy metrics and the comparison tables (evaluate/report stages, docs/metrics.md)."""
+    return [results_path("metrics.csv")] + expand(results_path("tables/comparison_{dataset}.md"), dataset=DATASETS)
+
+
+def figure_targets():
+    """Metrics over rounds and the comparison figure, per dataset."""
+    return expand(results_path("figures/{name}_{dataset}.png"), name=["metrics", "comparison"], dataset=DATASETS)
+
+
+def audit_targets():
+    """Label audit and lineage figures of every run whose labels change (docs/audit.md); fixed labels have none."""
+    return [
+        path
+        for run in RUNS
+        if len(label_rounds(run)) > 1
+        for seed in SEEDS
+        for path in (run_path("audit/events.csv", run, seed), run_path("lineage/flow.png", run, seed))
+    ]
+
+
 def all_targets():
-    targets = [results_path("metrics.csv")]
-    targets += expand(results_path("figures/metrics_{dataset}.png"), dataset=DATASETS)
-    # Comparison across runs and seeds (evaluate/report stages, docs/metrics.md).
-    targets += expand(results_path("tables/comparison_{dataset}.md"), dataset=DATASETS)
-    targets += expand(results_path("figures/comparison_{dataset}.png"), dataset=DATASETS)
-    for run in RUNS:
-        for seed in SEEDS:
-            targets += [round_path("labels.h5", rr(r), run, seed) for r in label_rounds(run)]
-            # Every round's model is a target, so a deleted middle checkpoint is rebuilt, not silently missing.
-            targets += round_paths(run, seed, "model.pt")
-            targets += round_paths(run, seed, "samples.png", first=1)
-            if len(label_rounds(run)) > 1:  # label audit and lineage figures (docs/audit.md); fixed labels have none
-                targets += [run_path("audit/events.csv", run, seed), run_path("lineage/flow.png", run, seed)]
-    return targets
+    return metric_targets() + figure_targets() + model_targets() + label_targets() + audit_targets()
 
 
 # ----------------------------------------------------------------------------- evaluation and audit
