@@ -7,6 +7,7 @@ console script, so the process's own exit status is checked too.
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from conftest import relabelgan, relabelgan_process, tiny_config
 
 from relabelgan.artifacts import LabelRound, write_labels
@@ -56,3 +57,45 @@ def test_missing_spec_is_named(tmp_path):
     assert proc.returncode == 2
     assert "run.yaml: run spec not found" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr  # one line, no traceback
+
+
+# Every command, given an input that does not exist or does not parse: exit 2, one line naming it.
+MISSING = "/nonexistent/relabelgan-input"
+BAD_INPUTS = {
+    "resolve": (["--spec-json", "{not json", "--out", "{out}/r.yaml"], "--spec-json"),
+    "init": (["--spec", MISSING + ".yaml", "--out", "{out}/m.pt"], MISSING),
+    "train": (["--spec", MISSING + ".yaml", "--round", "1", "--model-in", "m.pt", "--labels", "l.h5", "--out", "{out}/m.pt",
+               "--log", "{out}/l.csv", "--samples", "{out}/s.png"], MISSING),
+    "relabel": (["--spec", MISSING + ".yaml", "--round", "0", "--features", "f.h5", "--out", "{out}/l.h5"], MISSING),
+    "extract": (["--spec", MISSING + ".yaml", "--round", "0", "--model", "m.pt", "--out", "{out}/f.h5"], MISSING),
+    "evaluate": (["--spec", MISSING + ".yaml", "--round", "0", "--model", "m.pt", "--out", "{out}/m.csv"], MISSING),
+    "evaluate-final": (["--spec", MISSING + ".yaml", "--round", "0", "--model", "m.pt", "--out", "{out}/m.csv"], MISSING),
+    "train-evaluator": (["--dataset", "d", "--dataset-json", "{}", "--settings-json", "{}", "--out", "{out}/e.pt",
+                         "--report", "{out}/e.csv"], "--settings-json"),
+    "audit": ([MISSING + ".h5"], MISSING),
+    "lineage": (["--spec", MISSING + ".yaml", "--model", "m.pt", "--out-dir", "{out}/lin", MISSING + ".h5"], MISSING),
+    "tables": (["--metrics", MISSING + ".csv", "--dataset", "grid", "--out-csv", "{out}/t.csv", "--out-md", "{out}/t.md",
+                "--out-png", "{out}/t.png"], MISSING),
+    "gather": (["--out", "{out}/g.csv", MISSING + ".csv"], MISSING),
+    "figures": (["--metrics", MISSING + ".csv", "--dataset", "grid", "--out", "{out}/f.png"], MISSING),
+    "assign": (["--model", MISSING + ".pt", "--out", "{out}/a.csv", "train"], MISSING),
+}
+
+
+def test_every_command_has_a_bad_input_case():
+    from relabelgan.cli import build_parser
+
+    commands = set(build_parser()._subparsers._group_actions[0].choices)
+    assert commands - {"install-profile"} == set(BAD_INPUTS)  # install-profile takes no input files
+
+
+@pytest.mark.parametrize("command", sorted(BAD_INPUTS))
+def test_a_bad_input_exits_2_with_one_line_naming_it(command, tmp_path, capsys):
+    from relabelgan.cli import main
+
+    args, named = BAD_INPUTS[command]
+    rc = main([command, *(arg.replace("{out}", str(tmp_path)) for arg in args)])
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert rc == 2
+    assert len(err) == 1 and named in err[0] and err[0].startswith(f"relabelgan {command}: error:")
+    assert not any(tmp_path.iterdir())  # nothing written

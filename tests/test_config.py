@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 from conftest import REPO, relabelgan, snakemake, tiny_config, write_config
 
-from relabelgan.config import ConfigError, load_config, resolve_config
+from relabelgan.config import SCHEMA_PATH, ConfigError, load_config, resolve_config
 
 
 def test_defaults_come_from_schema_and_defaults_block():
@@ -108,3 +109,20 @@ def test_a_non_editable_install_loads_configs(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(target)}
     out = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True, env=env, cwd=tmp_path)
     assert out.stdout.split()[0] == "True" and int(out.stdout.split()[1]) > 0
+
+
+def test_the_schemas_enums_are_the_codes_registries():
+    """One source of truth: every name the schema allows is one the code implements, and back."""
+    from relabelgan.datasets import LOADERS
+    from relabelgan.kmeans import BACKENDS
+    from relabelgan.methods import METHODS
+    from relabelgan.methods.splitting import NORMALISATIONS
+    from relabelgan.networks import ARCHITECTURES
+
+    schema = yaml.safe_load(SCHEMA_PATH.read_text())
+    run, dataset = schema["$defs"]["run"]["properties"], schema["$defs"]["dataset"]["properties"]
+    assert set(run["method"]["enum"]) == set(METHODS)
+    assert set(run["arch"]["enum"]) - {"auto"} == set(ARCHITECTURES)
+    assert set(dataset["kind"]["enum"]) == set(LOADERS)
+    assert set(run["kmeans"]["properties"]["backend"]["enum"]) == set(BACKENDS)
+    assert set(run["normalise"]["enum"]) == set(NORMALISATIONS)

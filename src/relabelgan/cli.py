@@ -23,14 +23,27 @@ def _spec(path: str) -> dict:
     return read_spec(path)
 
 
-def cmd_resolve(a: argparse.Namespace) -> None:
+def _json_argument(text: str, flag: str) -> dict:
+    """A JSON object given on the command line; ConfigError naming the flag when it is not one."""
     import json
 
+    from .config import ConfigError
+
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ConfigError(f"{flag} is not valid JSON ({e})") from None
+    if not isinstance(value, dict):
+        raise ConfigError(f"{flag} must be a JSON object, got {type(value).__name__}")
+    return value
+
+
+def cmd_resolve(a: argparse.Namespace) -> None:
     from .artifacts import atomic_path
     from .config import load_config, run_spec
 
     if a.spec_json:
-        spec = json.loads(a.spec_json)
+        spec = _json_argument(a.spec_json, "--spec-json")
     elif a.config and a.run and a.seed is not None:
         spec = run_spec(load_config(a.config), a.run, a.seed)
     else:
@@ -101,13 +114,15 @@ def _print_metrics(values: dict[str, float]) -> None:
 
 
 def cmd_train_evaluator(a: argparse.Namespace) -> None:
-    import json
-
+    from .config import ConfigError
     from .evaluator import train_evaluator
 
-    ev = json.loads(a.settings_json)
-    acc = train_evaluator(json.loads(a.dataset_json), a.dataset, a.out, a.report, ev["epochs"], ev["test_fraction"],
-                          ev["seed"], ev["batch_size"], ev["lr"])
+    ev = _json_argument(a.settings_json, "--settings-json")
+    missing = [key for key in ("epochs", "test_fraction", "seed", "batch_size", "lr") if key not in ev]
+    if missing:
+        raise ConfigError(f"--settings-json lacks {', '.join(missing)} (the resolved `evaluator` block of the config)")
+    acc = train_evaluator(_json_argument(a.dataset_json, "--dataset-json"), a.dataset, a.out, a.report, ev["epochs"],
+                          ev["test_fraction"], ev["seed"], ev["batch_size"], ev["lr"])
     print(f"evaluator of {a.dataset}: test accuracy {100 * acc:.2f}%")
 
 
@@ -296,6 +311,10 @@ def main(argv: list[str] | None = None) -> int:
         args.func(args)
     except (ArtifactError, ConfigError, DatasetError) as e:
         print(f"relabelgan {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except FileNotFoundError as e:  # an input path the command was given (metrics CSVs, label lists)
+        print(f"relabelgan {args.command}: error: {e.filename}: not found; check the path or build it with the workflow",
+              file=sys.stderr)
         return 2
     return 0
 

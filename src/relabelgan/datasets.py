@@ -245,26 +245,32 @@ def _imagefolder(name: str, spec: dict) -> Dataset:
     return Dataset(name, x, torch.tensor(targets), len(classes))
 
 
+def _ring(name: str, spec: dict) -> Dataset:
+    means = ring_means(int(spec.get("modes", 8)), float(spec.get("radius", 1.0)))
+    return _mixture(name, means, float(spec.get("std", 0.01)), int(spec.get("n", DEFAULT_N["ring"])), int(spec.get("seed", 0)))
+
+
+def _grid(name: str, spec: dict) -> Dataset:
+    means = grid_means(int(spec.get("side", 5)), float(spec.get("spacing", 2.0)))
+    return _mixture(name, means, float(spec.get("std", 0.05)), int(spec.get("n", DEFAULT_N["grid"])), int(spec.get("seed", 0)))
+
+
+# Dataset kinds and their loaders; the schema's `kind` enum lists the same names (tests/test_config.py).
+LOADERS = {
+    "ring": _ring,
+    "grid": _grid,
+    "digits": lambda name, spec: _digits(name),
+    "mnist": _mnist,
+    "stacked_mnist": _stacked_mnist,
+    "cifar10": _cifar10,
+    "stl10": _stl10,
+    "imagefolder": _imagefolder,
+}
+
+
 def load_dataset(spec: dict, name: str | None = None) -> Dataset:
     """Build the dataset a (validated) dataset spec describes."""
     kind = spec["kind"]
-    name = name or kind
-    seed = int(spec.get("seed", 0))
-    if kind == "ring":
-        means = ring_means(int(spec.get("modes", 8)), float(spec.get("radius", 1.0)))
-        return _mixture(name, means, float(spec.get("std", 0.01)), int(spec.get("n", DEFAULT_N["ring"])), seed)
-    if kind == "grid":
-        means = grid_means(int(spec.get("side", 5)), float(spec.get("spacing", 2.0)))
-        return _mixture(name, means, float(spec.get("std", 0.05)), int(spec.get("n", DEFAULT_N["grid"])), seed)
-    if kind == "digits":
-        return _digits(name)
-    loaders = {
-        "cifar10": _cifar10,
-        "stl10": _stl10,
-        "mnist": _mnist,
-        "stacked_mnist": _stacked_mnist,
-        "imagefolder": _imagefolder,
-    }
-    if kind not in loaders:
-        raise DatasetError(f"unknown dataset kind {kind!r}")
-    return loaders[kind](name, spec)
+    if kind not in LOADERS:
+        raise DatasetError(f"unknown dataset kind {kind!r}; choose from {', '.join(LOADERS)}")
+    return LOADERS[kind](name or kind, spec)
