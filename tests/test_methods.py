@@ -56,3 +56,22 @@ def test_a_method_runs_round_0_a_phase_and_the_next_labels(name, tmp_path):
     labels1 = relabel(spec, 1, p["labels1"], p["features1"], p["labels0"])
     assert read_labels(p["labels1"]).k == labels1.k >= labels0.k
     assert np.isin(labels1.parent, np.arange(-1, labels0.k)).all()
+
+
+def test_pixelkmeans_clusters_the_data_itself(tmp_path):
+    """Its features are the pixels: its clusters are k-means of the digits, and later rounds refit k-means on the
+    same points (another seeded subset), so they keep nearly every sample where it was."""
+    from relabelgan.artifacts import read_features
+
+    spec = _spec("pixelkmeans")
+    data = load_dataset(spec["dataset_spec"], spec["dataset"])
+    m0, f0, f1 = (str(tmp_path / n) for n in ("m0.pt", "f0.h5", "f1.h5"))
+    init_model(spec, m0)
+    write_round_outputs(spec, 0, m0, None, RoundOutputs(f0, str(tmp_path / "x0.csv")), data)
+    feats, _, attrs = read_features(f0)
+    assert attrs["layer"] == "data" and np.array_equal(feats, data.x.flatten(1).numpy())
+    labels0 = relabel(spec, 0, str(tmp_path / "l0.h5"), f0)
+    train_phase(spec, 1, m0, str(tmp_path / "l0.h5"), str(tmp_path / "m1.pt"), str(tmp_path / "log.csv"),
+                str(tmp_path / "s.png"), RoundOutputs(f1, str(tmp_path / "x1.csv")))
+    labels1 = relabel(spec, 1, str(tmp_path / "l1.h5"), f1, str(tmp_path / "l0.h5"))
+    assert (labels1.labels == labels0.labels).mean() > 0.8

@@ -1,8 +1,8 @@
 """`relabelgan assign`: label new data the way a trained run labels its training set.
 
 Given a round's model.pt and labels.h5, each input gets the class that round would give it:
-- ``selfcond``, ``splitting``: D's features under the model, then the nearest of the round's
-  centroids (labels.h5 ``centroids``). On the training set this is exactly how relabel.py assigned
+- ``selfcond``, ``splitting``, ``pixelkmeans``: the method's features (D's; the data's own for
+  ``pixelkmeans``), then the nearest of the round's centroids (labels.h5 ``centroids``). On the training set this is exactly how relabel.py assigned
   every sample after k-means, so it reproduces labels.h5 for selfcond; a splitting round's classes
   come from 2-means inside each parent class, so for splitting it is the nearest-class reading.
 - ``slcgan``: argmax of the clustering network C in the checkpoint (its labels by definition).
@@ -141,8 +141,9 @@ def _nearest_centroid(state: dict, x: torch.Tensor, batch: int, model: str, labe
     rnd = read_labels(labels_path)
     if rnd.centroids.shape[1] == 0:
         raise ArtifactError(f"{labels_path}: has no centroids (labels not made by clustering); give a clustered round")
-    D = load_networks(state, "cpu")[1]
-    feats = np.concatenate(list(feature_blocks(D, x, batch, torch.device("cpu"))))
+    method = get_method(state["provenance"]["spec"]["method"])
+    net = method.feature_network(state, torch.device("cpu"), model)[0]  # the features its clusters were made in
+    feats = np.concatenate(list(feature_blocks(net, x, batch, torch.device("cpu"))))
     if feats.shape[1] != rnd.centroids.shape[1]:
         raise ArtifactError(f"{labels_path}: centroids of dimension {rnd.centroids.shape[1]}, the model's features "
                             f"have {feats.shape[1]}; give the labels.h5 of the model's round")

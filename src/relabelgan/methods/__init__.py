@@ -9,6 +9,7 @@ from __future__ import annotations
 from .acgan import ACGAN
 from .base import Method, RoundFeatures
 from .cgan import ConditionalGAN
+from .pixelkmeans import PixelKMeans
 from .random_labels import RandomLabels
 from .selfcond import SelfConditioned
 from .slcgan import SelfLabeled
@@ -18,7 +19,8 @@ from .uncond import Unconditional
 METHODS: dict[str, Method] = {
     m.name: m
     for m in (
-        Unconditional(), ACGAN(), ConditionalGAN(), RandomLabels(), SelfConditioned(), ClassSplitting(), SelfLabeled()
+        Unconditional(), ACGAN(), ConditionalGAN(), RandomLabels(), SelfConditioned(), PixelKMeans(),
+        ClassSplitting(), SelfLabeled(),
     )
 }
 

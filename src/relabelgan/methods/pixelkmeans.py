@@ -1,0 +1,25 @@
+"""`pixelkmeans`: the self-conditioned GAN with k-means on the data itself (pixels, or 2D coordinates)
+instead of D's features: the ablation of "why cluster the discriminator's features?".
+
+Everything else is selfcond's (k heads, the same k-means, warm start and Hungarian matching). The data do
+not change between rounds, so later rounds only refit k-means on the same points (another seeded subset of
+``kmeans.subset``): the classes stay put up to k-means' own variation.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .selfcond import SelfConditioned
+
+if TYPE_CHECKING:
+    import torch
+
+
+class PixelKMeans(SelfConditioned):
+    name = "pixelkmeans"
+
+    def feature_network(self, state: dict[str, Any], device: torch.device, model: str):
+        from ..networks.raw import RawFeatures
+
+        return RawFeatures().to(device), "data"
