@@ -30,9 +30,10 @@ test: setup lint
 test-fast: setup
 	pytest -q -m "not e2e and not slurm"
 
-# Python lint (ruff, settings in pyproject.toml) and Snakemake's own workflow lint.
+# Python lint and formatting (ruff, settings in pyproject.toml) and Snakemake's own workflow lint.
 lint: setup
 	ruff check src scripts tests
+	ruff format --check src scripts tests
 	snakemake --lint
 
 report: setup

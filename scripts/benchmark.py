@@ -133,16 +133,37 @@ def make_cifar_like(root: Path, n_per_batch: int) -> dict:
 
 def cases(quick: bool, tmp: Path) -> list[Case]:
     out = [
-        Case("ring / mlp (PacGAN), batch 100", {"kind": "ring", "n": 2000 if quick else 10000},
-             {"method": "random", "k": 50, "batch_size": 100, "z_dim": 2}, 20 if quick else 300),
-        Case("digits / dcgan w32 8x8, batch 64", {"kind": "digits"},
-             {"method": "random", "k": 10, "batch_size": 64, "z_dim": 32, "embed_dim": 16, "width": 32}, 20 if quick else 100),
+        Case(
+            "ring / mlp (PacGAN), batch 100",
+            {"kind": "ring", "n": 2000 if quick else 10000},
+            {"method": "random", "k": 50, "batch_size": 100, "z_dim": 2},
+            20 if quick else 300,
+        ),
+        Case(
+            "digits / dcgan w32 8x8, batch 64",
+            {"kind": "digits"},
+            {"method": "random", "k": 10, "batch_size": 64, "z_dim": 32, "embed_dim": 16, "width": 32},
+            20 if quick else 100,
+        ),
     ]
     if not quick:
         out.append(
-            Case("cifar10-shaped / dcgan w64 32x32x3 (SN-GAN), batch 64", make_cifar_like(tmp / "cifar", 2000),
-                 {"method": "random", "k": 100, "batch_size": 64, "z_dim": 128, "embed_dim": 256, "width": 64,
-                  "betas": [0.0, 0.99], "lr_g": 1e-4, "lr_d": 1e-4}, 12)
+            Case(
+                "cifar10-shaped / dcgan w64 32x32x3 (SN-GAN), batch 64",
+                make_cifar_like(tmp / "cifar", 2000),
+                {
+                    "method": "random",
+                    "k": 100,
+                    "batch_size": 64,
+                    "z_dim": 128,
+                    "embed_dim": 256,
+                    "width": 64,
+                    "betas": [0.0, 0.99],
+                    "lr_g": 1e-4,
+                    "lr_d": 1e-4,
+                },
+                12,
+            )
         )
     return out
 
@@ -151,8 +172,13 @@ def case_spec(case: Case, log_every: int) -> dict:
     config = resolve_config(
         {
             "datasets": {"data": case.dataset},
-            "defaults": {"device": "auto", "iters_per_phase": case.iters, "log_every": log_every,
-                         "snapshot_every": 10**9, "rounds": 1},
+            "defaults": {
+                "device": "auto",
+                "iters_per_phase": case.iters,
+                "log_every": log_every,
+                "snapshot_every": 10**9,
+                "rounds": 1,
+            },
             "runs": {"bench": {"dataset": "data", **case.run}},
         },
         source="benchmark",
@@ -224,16 +250,25 @@ def training(quick: bool, tmp: Path) -> dict:
         work = tmp / re.sub(r"\W+", "_", case.name)
         work.mkdir(parents=True, exist_ok=True)
         start_run(spec, work)
-        train_phase(spec, 1, str(work / "m0.pt"), str(work / "l0.h5"), str(work / "m1.pt"),
-                    str(work / "log.csv"), str(work / "s.png"))
+        train_phase(
+            spec,
+            1,
+            str(work / "m0.pt"),
+            str(work / "l0.h5"),
+            str(work / "m1.pt"),
+            str(work / "log.csv"),
+            str(work / "s.png"),
+        )
         ours = loop_its(work / "log.csv")
         data = load_dataset(spec["dataset_spec"], spec["dataset"])
         from relabelgan.artifacts import read_labels
 
         labels = torch.from_numpy(read_labels(work / "l0.h5").labels)
         plain = plain_loop_its(load_checkpoint(work / "m1.pt"), data.x, labels, spec, case.iters)
-        print(f"{case.name}: relabelgan {ours:.2f} it/s, plain PyTorch loop {plain:.2f} it/s "
-              f"(ratio {ours / plain:.2f}; {case.iters} iterations each)")
+        print(
+            f"{case.name}: relabelgan {ours:.2f} it/s, plain PyTorch loop {plain:.2f} it/s "
+            f"(ratio {ours / plain:.2f}; {case.iters} iterations each)"
+        )
         results[case.name] = {"ours": ours, "plain": plain, "work": work, "spec": spec}
     return results
 
@@ -262,8 +297,10 @@ def extraction(quick: bool, trained: dict) -> dict:
             for _ in feature_blocks(D, xs, min(256, spec["extract_batch"]), device, plan):
                 peak = max(peak, rss_mb() - base)
             growth.append(peak)
-        print(f"{name}: {n / seconds:,.0f} images/s (D features: {dim}); host memory growth while streaming "
-              f"{max(1, n // 4)} rows: {growth[0]:.1f} MB, {4 * max(1, n // 4)} rows: {growth[1]:.1f} MB")
+        print(
+            f"{name}: {n / seconds:,.0f} images/s (D features: {dim}); host memory growth while streaming "
+            f"{max(1, n // 4)} rows: {growth[0]:.1f} MB, {4 * max(1, n // 4)} rows: {growth[1]:.1f} MB"
+        )
         results[name] = {"images_per_s": n / seconds, "dim": dim}
     return results
 
@@ -286,8 +323,10 @@ def kmeans(quick: bool) -> dict:
     sizes = [(2000, 32), (5000, 64)] if quick else [(10000, 128), (50000, 512)]
     ks = (10, 20) if quick else (10, 100)
     backends = ["sklearn"] + (["cuml"] if _cuml_available() else [])
-    print("k-means++ start, n_init 1 and 10 (the selfcond paper's best of ten), max_iter 300; "
-          "warm = one run from the means of the generating clusters' members (as later relabel rounds start)")
+    print(
+        "k-means++ start, n_init 1 and 10 (the selfcond paper's best of ten), max_iter 300; "
+        "warm = one run from the means of the generating clusters' members (as later relabel rounds start)"
+    )
     results = {}
     fit_kmeans(*blobs(500, 8, 5)[:1], 5, seed=0, n_init=1, backend="sklearn")  # warm up thread pools
     for n, d in sizes:
@@ -298,7 +337,9 @@ def kmeans(quick: bool) -> dict:
                     if n_init == 10 and (n, d, k) == sizes[-1] + (ks[-1],) and not quick:
                         continue  # the largest best-of-ten run would dominate the script: n_init 1 time x 10
                     t, res = timed(lambda: fit_kmeans(x, k, seed=0, n_init=n_init, backend=backend))
-                    print(f"N={n} D={d} k={k} {backend} k-means++ n_init={n_init}: {t:.2f} s, inertia {res.inertia:.6g}")
+                    print(
+                        f"N={n} D={d} k={k} {backend} k-means++ n_init={n_init}: {t:.2f} s, inertia {res.inertia:.6g}"
+                    )
                     results[(n, d, k, backend, n_init)] = t
                 t, res = timed(lambda: fit_kmeans(x, k, seed=0, init=warm_start, backend=backend))
                 print(f"N={n} D={d} k={k} {backend} warm start: {t:.2f} s, inertia {res.inertia:.6g}")
@@ -332,10 +373,14 @@ def hdf5(quick: bool, tmp: Path) -> dict:
     x = np.random.default_rng(0).standard_normal((n, d), dtype=np.float32)
     path = tmp / "features.h5"
     mb = x.nbytes / 2**20
-    t_write, _ = timed(lambda: write_features(path, iter(np.array_split(x, max(1, n // 2048))), n, d, np.arange(n), {}), 2)
+    t_write, _ = timed(
+        lambda: write_features(path, iter(np.array_split(x, max(1, n // 2048))), n, d, np.arange(n), {}), 2
+    )
     t_read, _ = timed(lambda: read_features(path), 2)
-    print(f"features.h5 {n} x {d} float32 ({mb:.0f} MB): write {mb / t_write:.0f} MB/s (incl. fsync), "
-          f"read {mb / t_read:.0f} MB/s (page cache warm)")
+    print(
+        f"features.h5 {n} x {d} float32 ({mb:.0f} MB): write {mb / t_write:.0f} MB/s (incl. fsync), "
+        f"read {mb / t_read:.0f} MB/s (page cache warm)"
+    )
     return {"write_mb_s": mb / t_write, "read_mb_s": mb / t_read}
 
 
@@ -365,15 +410,27 @@ def snakemake_overhead(quick: bool, tmp: Path) -> dict:
     total = time.perf_counter() - t0
     shutil.rmtree(work / "out")
     t0 = time.perf_counter()
-    subprocess.run([str(BIN / "snakemake"), "--cores", "1", "--quiet", "-n", "all"], cwd=work, env=env, check=True,
-                   capture_output=True)
+    subprocess.run(
+        [str(BIN / "snakemake"), "--cores", "1", "--quiet", "-n", "all"],
+        cwd=work,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     dry = time.perf_counter() - t0
     per_job = (total - dry) / jobs
-    t_start, _ = timed(lambda: subprocess.run(
-        [sys.executable, "-c", "import relabelgan.train, relabelgan.extract, relabelgan.relabel"],
-        env={**env, "PYTHONPATH": str(REPO / "src")}, check=True), 2)
-    print(f"{jobs} trivial jobs, --cores 1: {total:.2f} s in all, start-up + DAG {dry:.2f} s, "
-          f"{1 / per_job:.1f} jobs/s ({per_job:.3f} s scheduling per job)")
+    t_start, _ = timed(
+        lambda: subprocess.run(
+            [sys.executable, "-c", "import relabelgan.train, relabelgan.extract, relabelgan.relabel"],
+            env={**env, "PYTHONPATH": str(REPO / "src")},
+            check=True,
+        ),
+        2,
+    )
+    print(
+        f"{jobs} trivial jobs, --cores 1: {total:.2f} s in all, start-up + DAG {dry:.2f} s, "
+        f"{1 / per_job:.1f} jobs/s ({per_job:.3f} s scheduling per job)"
+    )
     print(f"relabelgan process start (python + torch + package imports): {t_start:.2f} s")
     return {"per_job": per_job, "process_start": t_start}
 
@@ -397,13 +454,26 @@ def overhead(quick: bool, trained: dict, extracted: dict, hdf: dict, smk: dict, 
     header("overhead")
     names = list(trained)
     schedules = [
-        Schedule("selfcond 2D ring/grid: recluster every 10,000 iterations, 10,000-point subset, k=50",
-                 names[0], 10000, 100000, 10000, 50),
+        Schedule(
+            "selfcond 2D ring/grid: recluster every 10,000 iterations, 10,000-point subset, k=50",
+            names[0],
+            10000,
+            100000,
+            10000,
+            50,
+        ),
     ]
     if not quick:
         schedules.append(
-            Schedule("selfcond CIFAR-10 (DCGAN): recluster every 25,000 iterations, 25,000-image subset, k=100",
-                     names[2], 25000, 50000, 25000, 100))
+            Schedule(
+                "selfcond CIFAR-10 (DCGAN): recluster every 25,000 iterations, 25,000-image subset, k=100",
+                names[2],
+                25000,
+                50000,
+                25000,
+                100,
+            )
+        )
     else:
         schedules.append(Schedule("quick: digits", names[1], 1000, 1797, 1000, 10))
     lloyd_iters = (20, 300)
@@ -427,23 +497,29 @@ def overhead(quick: bool, trained: dict, extracted: dict, hdf: dict, smk: dict, 
         # each a Snakemake job and a relabelgan process start; the train job reloads data + model.
         work = trained[s.case]["work"]
         spec = trained[s.case]["spec"]
-        t_reload, _ = timed(lambda: (load_dataset(spec["dataset_spec"], spec["dataset"]), load_checkpoint(work / "m1.pt")))
+        t_reload, _ = timed(
+            lambda: (load_dataset(spec["dataset_spec"], spec["dataset"]), load_checkpoint(work / "m1.pt"))
+        )
         t_sched = 3 * (smk["per_job"] + smk["process_start"]) + 3 * t_reload
         # Surgery: selfcond keeps k fixed (none); a split rewrites the checkpoint: one load + save.
         t_surgery, _ = timed(lambda: save_checkpoint(tmp / "surgery.pt", load_checkpoint(work / "m1.pt")))
         fixed = t_extract + t_hdf5 + t_assign + t_match + t_sched
         print(f"{s.name}")
         print(f"  phase: {s.iters_per_phase} iterations at {trained[s.case]['ours']:.2f} it/s = {phase:,.0f} s")
-        print(f"  extract {s.n} x {dim}: {t_extract:.2f} s; features.h5 write+read {mb:.0f} MB: {t_hdf5:.2f} s; "
-              f"assign all rows: {t_assign:.2f} s; Hungarian: {t_match * 1000:.1f} ms; "
-              f"scheduling (3 jobs + 3 process starts + 3 data/model loads): {t_sched:.2f} s; "
-              f"surgery (splitting only, checkpoint load+save): {t_surgery:.2f} s")
+        print(
+            f"  extract {s.n} x {dim}: {t_extract:.2f} s; features.h5 write+read {mb:.0f} MB: {t_hdf5:.2f} s; "
+            f"assign all rows: {t_assign:.2f} s; Hungarian: {t_match * 1000:.1f} ms; "
+            f"scheduling (3 jobs + 3 process starts + 3 data/model loads): {t_sched:.2f} s; "
+            f"surgery (splitting only, checkpoint load+save): {t_surgery:.2f} s"
+        )
         for iters in lloyd_iters:
             cluster = iters * t_iter
             total = fixed + cluster
-            print(f"  k-means {s.subset} x {dim}, k={s.k}, {iters} Lloyd iterations ({t_iter:.3f} s each): "
-                  f"{cluster:.1f} s -> relabel overhead {total:.1f} s = {100 * total / phase:.2f}% of the phase "
-                  f"(with surgery {100 * (total + t_surgery) / phase:.2f}%)")
+            print(
+                f"  k-means {s.subset} x {dim}, k={s.k}, {iters} Lloyd iterations ({t_iter:.3f} s each): "
+                f"{cluster:.1f} s -> relabel overhead {total:.1f} s = {100 * total / phase:.2f}% of the phase "
+                f"(with surgery {100 * (total + t_surgery) / phase:.2f}%)"
+            )
 
 
 # ----------------------------------------------------------------------------- gpu
@@ -455,11 +531,26 @@ def gpu_cases(tmp: Path) -> list[Case]:
     data = make_cifar_like(tmp / "cifar", 2000)
     dcgan = {"k": 10, "batch_size": 64, "z_dim": 128, "embed_dim": 256, "width": 64}
     return [
-        Case("cifar10-shaped / dcgan w64, class heads + non-saturating loss (selfcond's), batch 64", data,
-             {"method": "random", **dcgan, "betas": [0.0, 0.99], "lr_g": 1e-4, "lr_d": 1e-4}, 300),
-        Case("cifar10-shaped / dcgan w64, splitting (WGAN-GP + AC, 5 critic steps), batch 64", data,
-             {"method": "splitting", "schedule": "supervised", **dcgan, "betas": [0.0, 0.9], "lr_g": 2e-4,
-              "lr_d": 2e-4, "d_steps": 5}, 100),
+        Case(
+            "cifar10-shaped / dcgan w64, class heads + non-saturating loss (selfcond's), batch 64",
+            data,
+            {"method": "random", **dcgan, "betas": [0.0, 0.99], "lr_g": 1e-4, "lr_d": 1e-4},
+            300,
+        ),
+        Case(
+            "cifar10-shaped / dcgan w64, splitting (WGAN-GP + AC, 5 critic steps), batch 64",
+            data,
+            {
+                "method": "splitting",
+                "schedule": "supervised",
+                **dcgan,
+                "betas": [0.0, 0.9],
+                "lr_g": 2e-4,
+                "lr_d": 2e-4,
+                "d_steps": 5,
+            },
+            100,
+        ),
     ]
 
 
@@ -468,8 +559,15 @@ def gpu_training_its(case: Case, precision: str, work: Path) -> float:
     spec = {**case_spec(case, max(1, case.iters // 10)), "precision": precision}
     work.mkdir(parents=True, exist_ok=True)
     start_run(spec, work)
-    train_phase(spec, 1, str(work / "m0.pt"), str(work / "l0.h5"), str(work / "m1.pt"), str(work / "log.csv"),
-                str(work / "s.png"))
+    train_phase(
+        spec,
+        1,
+        str(work / "m0.pt"),
+        str(work / "l0.h5"),
+        str(work / "m1.pt"),
+        str(work / "log.csv"),
+        str(work / "s.png"),
+    )
     return loop_its(work / "log.csv")
 
 
@@ -497,8 +595,10 @@ def gpu_kmeans() -> None:
             fit_kmeans(x[:1000], k, seed=0, n_init=1, backend=backend)  # warm-up (thread pools, CUDA context)
             t, res = timed(lambda: fit_kmeans(x, k, seed=0, n_init=1, backend=backend))
             t_warm, res_warm = timed(lambda: fit_kmeans(x, k, seed=0, init=warm_start, backend=backend))
-            print(f"N={n} D={d} k={k} {backend}: k-means++ n_init=1 {t:.2f} s (inertia {res.inertia:.6g}), "
-                  f"warm start {t_warm:.2f} s (inertia {res_warm.inertia:.6g})")
+            print(
+                f"N={n} D={d} k={k} {backend}: k-means++ n_init=1 {t:.2f} s (inertia {res.inertia:.6g}), "
+                f"warm start {t_warm:.2f} s (inertia {res_warm.inertia:.6g})"
+            )
 
 
 def gpu(tmp: Path) -> None:
@@ -510,25 +610,33 @@ def gpu(tmp: Path) -> None:
             work = tmp / f"gpu{i}_{precision}"
             its[precision] = gpu_training_its(case, precision, work)
             ips[precision] = gpu_extraction_ips(case, precision, work)
-        print(f"{case.name}: bf16 + channels-last {its['auto']:.1f} it/s, fp32 {its['fp32']:.1f} it/s "
-              f"(x{its['auto'] / its['fp32']:.2f}); extraction bf16 {ips['auto']:,.0f} images/s, "
-              f"fp32 {ips['fp32']:,.0f} images/s (x{ips['auto'] / ips['fp32']:.2f}); {case.iters} iterations each")
+        print(
+            f"{case.name}: bf16 + channels-last {its['auto']:.1f} it/s, fp32 {its['fp32']:.1f} it/s "
+            f"(x{its['auto'] / its['fp32']:.2f}); extraction bf16 {ips['auto']:,.0f} images/s, "
+            f"fp32 {ips['fp32']:,.0f} images/s (x{ips['auto'] / ips['fp32']:.2f}); {case.iters} iterations each"
+        )
     gpu_kmeans()
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run whose numbers mean nothing")
-    parser.add_argument("--workflow", type=Path, metavar="RESULTS",
-                        help="only: job-seconds per rule of a finished workflow run (its benchmark files)")
+    parser.add_argument(
+        "--workflow",
+        type=Path,
+        metavar="RESULTS",
+        help="only: job-seconds per rule of a finished workflow run (its benchmark files)",
+    )
     parser.add_argument("--gpu", action="store_true", help="only the GPU section: bf16 vs fp32, cuML vs scikit-learn")
     args = parser.parse_args(argv)
     if args.workflow:
         print(workflow_report(args.workflow))
         return
     if args.gpu and not torch.cuda.is_available():
-        print(f"benchmark.py --gpu: no CUDA GPU visible to torch {torch.__version__}; run it on a GPU machine",
-              file=sys.stderr)
+        print(
+            f"benchmark.py --gpu: no CUDA GPU visible to torch {torch.__version__}; run it on a GPU machine",
+            file=sys.stderr,
+        )
         sys.exit(2)
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="relabelgan-bench-") as tmp_name:

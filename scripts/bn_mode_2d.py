@@ -4,6 +4,7 @@
 
 Used for docs/results.md ("Over-sharp samples"); the rounds' metrics.csv use eval mode.
 """
+
 import sys
 
 import torch
@@ -28,8 +29,13 @@ for run in ("ring-selfcond", "grid-selfcond"):
         for mode in ("eval", "train"):
             G.train(mode == "train")
             with torch.no_grad():
-                x = torch.cat([G(z[i:i + 100], y[i:i + 100]) for i in range(0, 50000, 100)]).double()
+                x = torch.cat([G(z[i : i + 100], y[i : i + 100]) for i in range(0, 50000, 100)]).double()
             m = mixture_metrics(x, data.means, data.std)
             xn, real, mu = x.numpy(), data.x.double().numpy(), data.means.double().numpy()
-            print(run, s, mode, f"modes {m['modes']:.0f} hq_box {m['hq_box_pct']:.2f} rkl {m['reverse_kl']:.5f} "
-                  f"spread {spread_ratio(xn, real, mu, data.std):.3f} mmd2 {subsampled_mmd2(xn, real, data.std, 2000, 0):.5f}")
+            print(
+                run,
+                s,
+                mode,
+                f"modes {m['modes']:.0f} hq_box {m['hq_box_pct']:.2f} rkl {m['reverse_kl']:.5f} "
+                f"spread {spread_ratio(xn, real, mu, data.std):.3f} mmd2 {subsampled_mmd2(xn, real, data.std, 2000, 0):.5f}",
+            )

@@ -29,8 +29,10 @@ def main() -> None:
         for scale in (1.0, 0.5, 1.5):
             gen = means[nearest] + scale * (fresh - means[nearest])
             mmd = [subsampled_mmd2(gen, real, std, MMD_SAMPLES, seed) for seed in range(10)]
-            print(f"{spec['kind']} s={scale}: mmd2_rbf_2k {np.mean(mmd):.6f} ± {np.std(mmd):.6f} (sd), "
-                  f"spread_ratio {spread_ratio(gen, real, means, std):.4f}")
+            print(
+                f"{spec['kind']} s={scale}: mmd2_rbf_2k {np.mean(mmd):.6f} ± {np.std(mmd):.6f} (sd), "
+                f"spread_ratio {spread_ratio(gen, real, means, std):.4f}"
+            )
 
 
 if __name__ == "__main__":

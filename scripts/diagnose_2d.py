@@ -27,8 +27,10 @@ from relabelgan.samples import forward
 def majority_gaussian(modes: np.ndarray, labels: LabelRound, n_modes: int) -> np.ndarray:
     """Per class, the Gaussian most of its members sit in (-1 for an empty class)."""
     return np.array(
-        [np.bincount(modes[labels.labels == c], minlength=n_modes).argmax() if (labels.labels == c).any() else -1
-         for c in range(labels.k)]
+        [
+            np.bincount(modes[labels.labels == c], minlength=n_modes).argmax() if (labels.labels == c).any() else -1
+            for c in range(labels.k)
+        ]
     )
 
 
@@ -61,8 +63,10 @@ def generator_agreement(run_dir: Path, spec: dict, data, real_mode: np.ndarray, 
             if generated != major[c]:
                 wrong += 1
                 share += float((labels.labels == c).mean())
-        print(f"model round {rnd} vs labels round {labels_round}: classes generating in another Gaussian than their "
-              f"members {wrong}/{labels.k} ({100 * share:.1f} % of the data)")
+        print(
+            f"model round {rnd} vs labels round {labels_round}: classes generating in another Gaussian than their "
+            f"members {wrong}/{labels.k} ({100 * share:.1f} % of the data)"
+        )
 
 
 def main() -> None:

@@ -68,8 +68,11 @@ def refuse_without_gpu(rehearsal: bool) -> None:
         print(f"gpu_check: cannot import torch ({e}); run with the project's Python (PYTHON=...)", file=sys.stderr)
         sys.exit(2)
     if not rehearsal and not torch.cuda.is_available():
-        print(f"gpu_check: no CUDA GPU visible to torch {torch.__version__}; run this on a GPU machine "
-              "(--rehearse-on-cpu checks the script itself on the CPU)", file=sys.stderr)
+        print(
+            f"gpu_check: no CUDA GPU visible to torch {torch.__version__}; run this on a GPU machine "
+            "(--rehearse-on-cpu checks the script itself on the CPU)",
+            file=sys.stderr,
+        )
         sys.exit(2)
 
 
@@ -112,17 +115,26 @@ def machine(setting: Setting, out: Path) -> str:
     plan = accel_plan(setting.device, IMAGE_SHAPE, N_IMAGES)
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"
     info = {
-        "torch": torch.__version__, "cuda": torch.version.cuda, "gpu": gpu,
+        "torch": torch.__version__,
+        "cuda": torch.version.cuda,
+        "gpu": gpu,
         "bf16_supported": torch.cuda.is_available() and torch.cuda.is_bf16_supported(),
-        "cuml": _cuml_available(), "python": sys.version.split()[0],
-        "plan_cifar10": {"autocast": str(plan.autocast_dtype), "channels_last": plan.channels_last,
-                         "data_on_device": plan.data_on_device, "pin_memory": plan.pin_memory},
+        "cuml": _cuml_available(),
+        "python": sys.version.split()[0],
+        "plan_cifar10": {
+            "autocast": str(plan.autocast_dtype),
+            "channels_last": plan.channels_last,
+            "data_on_device": plan.data_on_device,
+            "pin_memory": plan.pin_memory,
+        },
     }
     (out / "machine.txt").write_text(json.dumps(info, indent=2) + "\n")
     print(json.dumps(info, indent=2))
     if not setting.rehearsal and not (plan.autocast_dtype == torch.bfloat16 and plan.channels_last):
-        raise CheckFailed(f"the CIFAR-10 plan on {gpu} is not bf16 + channels-last ({info['plan_cifar10']}): "
-                          "the runs below would not test bf16")
+        raise CheckFailed(
+            f"the CIFAR-10 plan on {gpu} is not bf16 + channels-last ({info['plan_cifar10']}): "
+            "the runs below would not test bf16"
+        )
     return f"{gpu}, torch {torch.__version__}, cuML {'yes' if info['cuml'] else 'no'}"
 
 
@@ -142,13 +154,29 @@ def cuda_tests(setting: Setting, out: Path) -> str:
 def check_config(data_root: Path, setting: Setting) -> dict:
     """Both runs: SN-GAN-sized DCGAN on 32x32x3, precision auto (bf16 on the GPU), two short phases."""
     defaults = {
-        "device": setting.device, "precision": "auto", "rounds": 2, "iters_per_phase": setting.iters,
-        "log_every": max(1, setting.iters // 10), "snapshot_every": 10**6, "batch_size": setting.batch_size,
-        "z_dim": 128, "embed_dim": 256, "width": setting.width,
+        "device": setting.device,
+        "precision": "auto",
+        "rounds": 2,
+        "iters_per_phase": setting.iters,
+        "log_every": max(1, setting.iters // 10),
+        "snapshot_every": 10**6,
+        "batch_size": setting.batch_size,
+        "z_dim": 128,
+        "embed_dim": 256,
+        "width": setting.width,
         "kmeans": {"n_init": 1, "subset": min(5000, setting.n_images)},
     }
-    splitting = {"dataset": "cifar", "method": "splitting", "schedule": "unsupervised", "split_rounds": [1],
-                 "split_threshold": 100, "d_steps": 5, "lr_g": 2e-4, "lr_d": 2e-4, "betas": [0.0, 0.9]}
+    splitting = {
+        "dataset": "cifar",
+        "method": "splitting",
+        "schedule": "unsupervised",
+        "split_rounds": [1],
+        "split_threshold": 100,
+        "d_steps": 5,
+        "lr_g": 2e-4,
+        "lr_d": 2e-4,
+        "betas": [0.0, 0.9],
+    }
     return {
         "seeds": [0],
         "datasets": {"cifar": {"kind": "cifar10", "path": str(data_root)}},
@@ -182,8 +210,10 @@ def run_rounds(run: str, work: Path, out: Path, setting: Setting, required: tupl
         t0 = time.perf_counter()
         cli("extract", "--spec", spec_path, "--round", r, "--model", d / "model.pt", "--out", d / "features.h5")
         seconds = time.perf_counter() - t0
-        figures.append(f"extract round {r} (whole command: load, forward, write): {setting.n_images} images "
-                       f"in {seconds:.1f} s = {setting.n_images / seconds:,.0f} images/s")
+        figures.append(
+            f"extract round {r} (whole command: load, forward, write): {setting.n_images} images "
+            f"in {seconds:.1f} s = {setting.n_images / seconds:,.0f} images/s"
+        )
         print(figures[-1], flush=True)
         if r > 0:
             extra += ["--previous", work / f"round_{r - 1:02d}" / "labels.h5"]
@@ -193,8 +223,23 @@ def run_rounds(run: str, work: Path, out: Path, setting: Setting, required: tupl
     labels(0)
     for r in range(1, spec["rounds"] + 1):
         prev, d = work / f"round_{r - 1:02d}", work / f"round_{r:02d}"
-        cli("train", "--spec", spec_path, "--round", r, "--model-in", prev / "model.pt", "--labels",
-            prev / "labels.h5", "--out", d / "model.pt", "--log", d / "train_log.csv", "--samples", d / "samples.png")
+        cli(
+            "train",
+            "--spec",
+            spec_path,
+            "--round",
+            r,
+            "--model-in",
+            prev / "model.pt",
+            "--labels",
+            prev / "labels.h5",
+            "--out",
+            d / "model.pt",
+            "--log",
+            d / "train_log.csv",
+            "--samples",
+            d / "samples.png",
+        )
         keep_small_outputs(d, out / f"round_{r:02d}")
         check_phase(d, setting.device, required)
         if r < spec["rounds"]:
@@ -243,8 +288,10 @@ def check_features(path: Path, n_images: int) -> None:
 
     feats, _, _ = read_features(path)
     if feats.shape[0] != n_images or not all(map(math.isfinite, (float(feats.min()), float(feats.max())))):
-        raise CheckFailed(f"{path}: {feats.shape} features, min {feats.min()}, max {feats.max()}: "
-                          f"expected {n_images} rows, all finite")
+        raise CheckFailed(
+            f"{path}: {feats.shape} features, min {feats.min()}, max {feats.max()}: "
+            f"expected {n_images} rows, all finite"
+        )
 
 
 def selfcond(setting: Setting, work: Path, out: Path) -> str:
@@ -259,8 +306,10 @@ def splitting(setting: Setting, work: Path, out: Path) -> str:
     run_rounds("splitting", work, out / "splitting", setting, ("d_loss", "g_loss", "d_gp"))
     k = read_labels(work / "splitting" / "round_01" / "labels.h5").k
     if k != 2:
-        raise CheckFailed(f"round 1 of the splitting run has {k} classes; one class of {setting.n_images} "
-                          "samples (above split_threshold 100) should have split into 2")
+        raise CheckFailed(
+            f"round 1 of the splitting run has {k} classes; one class of {setting.n_images} "
+            "samples (above split_threshold 100) should have split into 2"
+        )
     return f"2 phases on {setting.device}, every logged loss and d_gp finite; 1 -> 2 classes"
 
 
@@ -297,15 +346,21 @@ def gp_bf16(setting: Setting, work: Path, out: Path) -> str:
             d_loss, _ = loss.d_loss(G, D, real, y, z, y)
         d_loss.backward()
         grads = torch.cat([q.grad.float().flatten() for q in D.parameters() if q.grad is not None])
-        results[name] = {"gp": gp.item(), "d_loss": d_loss.item(), "grads_finite": bool(torch.isfinite(grads).all()),
-                         "grad_norm": grads.norm().item()}
+        results[name] = {
+            "gp": gp.item(),
+            "d_loss": d_loss.item(),
+            "grads_finite": bool(torch.isfinite(grads).all()),
+            "grad_norm": grads.norm().item(),
+        }
     results["model"] = str(model.relative_to(work))
     (out / "gp_bf16.txt").write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))
     bf16 = results["bf16"]
     if not (math.isfinite(bf16["gp"]) and math.isfinite(bf16["d_loss"]) and bf16["grads_finite"]):
-        raise CheckFailed(f"bf16 autocast makes the WGAN-GP gradient penalty non-finite: gp {bf16['gp']}, "
-                          f"critic loss {bf16['d_loss']}, gradients finite: {bf16['grads_finite']} (gp_bf16.txt)")
+        raise CheckFailed(
+            f"bf16 autocast makes the WGAN-GP gradient penalty non-finite: gp {bf16['gp']}, "
+            f"critic loss {bf16['d_loss']}, gradients finite: {bf16['grads_finite']} (gp_bf16.txt)"
+        )
     rel = abs(bf16["gp"] - results["fp32"]["gp"]) / max(abs(results["fp32"]["gp"]), 1e-12)
     return f"gp bf16 {bf16['gp']:.4g} vs fp32 {results['fp32']['gp']:.4g} (relative difference {rel:.2g}), finite"
 
@@ -317,7 +372,9 @@ def benchmark(setting: Setting, out: Path) -> str:
     if setting.rehearsal and proc.returncode == 2:
         return f"refused without a GPU, as it should: {proc.stderr.strip()}"
     if proc.returncode != 0:
-        raise CheckFailed(f"benchmark.py --gpu exited {proc.returncode}: {proc.stderr.strip()[-300:]} (benchmark_gpu.txt)")
+        raise CheckFailed(
+            f"benchmark.py --gpu exited {proc.returncode}: {proc.stderr.strip()[-300:]} (benchmark_gpu.txt)"
+        )
     return "see benchmark_gpu.txt"
 
 
@@ -348,7 +405,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rehearse-on-cpu", action="store_true", help="tiny sizes on the CPU: checks this script")
     args = parser.parse_args(argv)
     refuse_without_gpu(args.rehearse_on_cpu)
-    setting = Setting("cpu", 1000, 2, 8, 16, True) if args.rehearse_on_cpu else Setting("cuda", N_IMAGES, 50, 64, 64, False)
+    setting = (
+        Setting("cpu", 1000, 2, 8, 16, True) if args.rehearse_on_cpu else Setting("cuda", N_IMAGES, 50, 64, 64, False)
+    )
     out = Path(args.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     console_log = open(out / "console.log", "w")
@@ -367,8 +426,10 @@ def main(argv: list[str] | None = None) -> int:
         }
         results = [run_step(name, fn, out) for name, fn in steps.items()]
     failed = [line.split(":")[0] for passed, line in results if not passed]
-    verdict = (f"gpu_check: {'FAILED ' + ', '.join(failed) if failed else 'all steps passed'} "
-               f"in {time.perf_counter() - t0:.0f} s{' (CPU rehearsal: numbers mean nothing)' if setting.rehearsal else ''}")
+    verdict = (
+        f"gpu_check: {'FAILED ' + ', '.join(failed) if failed else 'all steps passed'} "
+        f"in {time.perf_counter() - t0:.0f} s{' (CPU rehearsal: numbers mean nothing)' if setting.rehearsal else ''}"
+    )
     (out / "summary.txt").write_text("\n".join(line for _, line in results) + f"\n{verdict}\n")
     print(f"\n{verdict}; results in {out}", flush=True)
     return 1 if failed else 0

@@ -40,6 +40,7 @@ if os.environ.get("H4_SN"):
     # Hypothesis test: spectral normalisation on every conv of the DCGAN discriminator.
     import relabelgan.networks as nets
     import relabelgan.networks.dcgan as dc
+
     _orig = dc.dcgan_discriminator_body
 
     def _sn_body(channels, resolution, width=64):
@@ -87,7 +88,7 @@ def train_mode_msssim(spec: dict, model: str, rnd: int) -> float:
     y = torch.multinomial(class_weights(state).double(), n, replacement=True, generator=gen)
     z = torch.randn(n, state["arch"]["z_dim"], generator=gen)
     with torch.no_grad():
-        x = torch.cat([G(z[i:i + 500], y[i:i + 500]) for i in range(0, n, 500)])
+        x = torch.cat([G(z[i : i + 500], y[i : i + 500]) for i in range(0, n, 500)])
     return intra_class_msssim(x, y.numpy(), 50, derive_seed(spec["seed"], "msssim", rnd))
 
 
@@ -111,8 +112,15 @@ def run(name: str, base: str, overrides: list[str]) -> dict:
     labels_at = lambda r: rp(method.labels_round(r), "labels.h5")  # noqa: E731
     for r in range(1, spec["rounds"] + 1):
         (d / f"round_{r:02d}").mkdir(exist_ok=True)
-        train_phase(spec, r, rp(r - 1, "model.pt"), labels_at(r - 1), rp(r, "model.pt"),
-                    rp(r, "train_log.csv"), rp(r, "samples.png"))
+        train_phase(
+            spec,
+            r,
+            rp(r - 1, "model.pt"),
+            labels_at(r - 1),
+            rp(r, "model.pt"),
+            rp(r, "train_log.csv"),
+            rp(r, "samples.png"),
+        )
         seconds += float(pd.read_csv(rp(r, "train_log.csv"))["seconds"].iloc[-1])
         if method.labels_round(r) == r:
             extract_features(spec, r, rp(r, "model.pt"), rp(r, "features.h5"))

@@ -122,8 +122,9 @@ def _our_cells(summary: pd.DataFrame, run: str) -> list[str]:
     """One run's cells in METRICS order; "–" where the metric is missing or undefined (NaN, e.g. no HQ sample)."""
     cells = summary[summary["run"] == run].set_index("metric")
     present = [m in cells.index and pd.notna(cells.loc[m, "mean"]) for m, _ in METRICS]
-    return [format_mean_se(cells.loc[m, "mean"], cells.loc[m, "se"]) if ok else "–"
-            for (m, _), ok in zip(METRICS, present)]
+    return [
+        format_mean_se(cells.loc[m, "mean"], cells.loc[m, "se"]) if ok else "–" for (m, _), ok in zip(METRICS, present)
+    ]
 
 
 def table1_section(frame: pd.DataFrame) -> str:
@@ -145,12 +146,16 @@ def table1_section(frame: pd.DataFrame) -> str:
             # Variants of the same method (e.g. `grid-selfcond-refopt`: another optimiser) below its row.
             for variant in sorted(r for r in set(frame["run"]) if r.startswith(f"{run}-")):
                 ours = _our_cells(summary, variant)
-                lines.append(f"| {name} | ours (`{variant}`) | {_seeds_text(frame, variant)} | " + " | ".join(ours) + " |")
+                lines.append(
+                    f"| {name} | ours (`{variant}`) | {_seeds_text(frame, variant)} | " + " | ".join(ours) + " |"
+                )
         lines.append("")
     rounds = ", ".join(map(str, sorted(final_round(frame)["round"].unique()))) if len(frame) else "–"
-    lines.append(f"Ours: round {rounds} (the model after the last phase), mean ± standard "
-                 "error over the seeds shown (sample std / √n; no ± with one seed). Paper: mean ± standard error "
-                 f"over {PAPER_TRIALS} trials as printed. – = no value.")
+    lines.append(
+        f"Ours: round {rounds} (the model after the last phase), mean ± standard "
+        "error over the seeds shown (sample std / √n; no ± with one seed). Paper: mean ± standard error "
+        f"over {PAPER_TRIALS} trials as printed. – = no value."
+    )
     return "\n".join(lines)
 
 

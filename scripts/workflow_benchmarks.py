@@ -98,11 +98,15 @@ def report(results: Path) -> str:
     s = summary(per_rule, loop_seconds(results))
     lines = [f"{'rule':<20} {'jobs':>5} {'job-s':>9} {'mean s':>7} {'median s':>9} {'share':>6}"]
     for rule, secs in sorted(per_rule.items(), key=lambda kv: -sum(kv[1])):
-        lines.append(f"{rule:<20} {len(secs):>5} {sum(secs):>9.1f} {statistics.fmean(secs):>7.2f} "
-                     f"{statistics.median(secs):>9.2f} {100 * sum(secs) / s['job_seconds']:>5.1f}%")
+        lines.append(
+            f"{rule:<20} {len(secs):>5} {sum(secs):>9.1f} {statistics.fmean(secs):>7.2f} "
+            f"{statistics.median(secs):>9.2f} {100 * sum(secs) / s['job_seconds']:>5.1f}%"
+        )
     lines.append(f"all jobs: {s['jobs']}, {s['job_seconds']:.1f} job-seconds")
     lines.append(f"outside {TRAIN_RULE}: {100 * s['outside_train_share']:.1f}% of job-seconds")
-    lines.append(f"outside the training loops (train_log.csv seconds): {100 * s['outside_loops_share']:.1f}% of job-seconds")
+    lines.append(
+        f"outside the training loops (train_log.csv seconds): {100 * s['outside_loops_share']:.1f}% of job-seconds"
+    )
     lines.append(f"{RELABEL_RULE} job median: {s['relabel_median_s']:.2f} s")
     return "\n".join(lines)
 

@@ -48,13 +48,22 @@ def snakemake(
     workdir: Path, *args: str, check: bool = True, timeout: int = 900, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess:
     """Run the real snakemake CLI on this repo's Snakefile inside ``workdir`` (``env``: extra variables)."""
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", "OMP_NUM_THREADS": "1", **(env or {})}
+    env = {
+        **os.environ,
+        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        "OMP_NUM_THREADS": "1",
+        **(env or {}),
+    }
     cmd = [
         str(BIN / "snakemake"),
-        "--snakefile", str(REPO / "Snakefile"),
-        "--directory", str(workdir),
-        "--configfile", str(workdir / "config.yaml"),
-        "--cores", "2",
+        "--snakefile",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(workdir / "config.yaml"),
+        "--cores",
+        "2",
         *args,
     ]
     PROCESS_STARTS["snakemake"] += 1
@@ -132,9 +141,20 @@ def tiny_workdir(tmp_path: Path) -> Path:
 # read them from there (and use them as the starting point of their own configs).
 SLCGAN_RUN = {"dataset": "grid", "method": "slcgan", "k": 9, "d_steps": 2}
 SPLIT_RUN = {
-    "dataset": "grid", "method": "splitting", "schedule": "unsupervised", "split_threshold": 100,
-    "d_steps": 2, "lr_g": 2e-4, "lr_d": 2e-4, "betas": [0.0, 0.9], "lr_decay": "linear", "ac_weight_g": 0.1,
-    "rounds": 3, "iters_per_phase": 6, "log_every": 3, "snapshot_every": 3,
+    "dataset": "grid",
+    "method": "splitting",
+    "schedule": "unsupervised",
+    "split_threshold": 100,
+    "d_steps": 2,
+    "lr_g": 2e-4,
+    "lr_d": 2e-4,
+    "betas": [0.0, 0.9],
+    "lr_decay": "linear",
+    "ac_weight_g": 0.1,
+    "rounds": 3,
+    "iters_per_phase": 6,
+    "log_every": 3,
+    "snapshot_every": 3,
 }
 
 
@@ -183,6 +203,14 @@ def run_spec_file(tmp_path: Path):
 
 
 __all__ = [
-    "REPO", "SLCGAN_RUN", "SPLIT_RUN", "e2e_config", "tiny_config", "write_config", "snakemake", "relabelgan",
-    "relabelgan_process", "shutil",
+    "REPO",
+    "SLCGAN_RUN",
+    "SPLIT_RUN",
+    "e2e_config",
+    "tiny_config",
+    "write_config",
+    "snakemake",
+    "relabelgan",
+    "relabelgan_process",
+    "shutil",
 ]

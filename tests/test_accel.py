@@ -31,8 +31,15 @@ def cuda_only(test):
 
 
 def cifar_shaped_networks(n_classes: int = 2, conditioning: str = "ac"):
-    arch = {"kind": "dcgan", "data_shape": [3, 32, 32], "z_dim": 16, "embed_dim": 8, "width": 16,
-            "n_classes": n_classes, "conditioning": conditioning}
+    arch = {
+        "kind": "dcgan",
+        "data_shape": [3, 32, 32],
+        "z_dim": 16,
+        "embed_dim": 8,
+        "width": 16,
+        "n_classes": n_classes,
+        "conditioning": conditioning,
+    }
     torch.manual_seed(0)
     return build_networks(arch)
 
@@ -60,7 +67,10 @@ def test_cuda_plan_keeps_a_large_set_in_pinned_host_memory():
 
 
 def test_fp32_precision_or_no_bf16_disables_autocast():
-    assert accel_plan("cuda", (3, 32, 32), 10, precision="fp32", bf16_supported=True, device_free_bytes=GiB).autocast_dtype is None
+    assert (
+        accel_plan("cuda", (3, 32, 32), 10, precision="fp32", bf16_supported=True, device_free_bytes=GiB).autocast_dtype
+        is None
+    )
     assert accel_plan("cuda", (3, 32, 32), 10, bf16_supported=False, device_free_bytes=GiB).autocast_dtype is None
 
 
@@ -89,8 +99,15 @@ def test_host_batch_source_returns_the_requested_rows_in_channels_last_without_a
 
 
 def test_features_under_channels_last_and_bf16_match_the_fp32_reference():
-    arch = {"kind": "dcgan", "data_shape": [1, 8, 8], "z_dim": 4, "embed_dim": 4, "width": 8,
-            "n_classes": 3, "conditioning": "heads"}
+    arch = {
+        "kind": "dcgan",
+        "data_shape": [1, 8, 8],
+        "z_dim": 4,
+        "embed_dim": 4,
+        "width": 8,
+        "n_classes": 3,
+        "conditioning": "heads",
+    }
     torch.manual_seed(0)
     _, D = build_networks(arch)
     x = torch.rand(10, 1, 8, 8) * 2 - 1

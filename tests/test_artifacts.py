@@ -26,7 +26,9 @@ from relabelgan.checkpoint import load_checkpoint, save_checkpoint
 def test_features_round_trip_streamed(tmp_path):
     x = np.random.default_rng(0).normal(size=(1000, 7)).astype(np.float32)
     blocks = (x[i : i + 128] for i in range(0, 1000, 128))
-    write_features(tmp_path / "f.h5", blocks, n=1000, dim=7, sample_index=np.arange(1000), attrs={"round": 3}, chunk_rows=100)
+    write_features(
+        tmp_path / "f.h5", blocks, n=1000, dim=7, sample_index=np.arange(1000), attrs={"round": 3}, chunk_rows=100
+    )
     got, idx, attrs = read_features(tmp_path / "f.h5")
     np.testing.assert_array_equal(got, x)
     np.testing.assert_array_equal(idx, np.arange(1000))

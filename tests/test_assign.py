@@ -38,14 +38,25 @@ def test_assign_reads_arrays_and_refuses_what_does_not_fit(tiny_run, tmp_path):
     model, labels = _round(tiny_run, "grid-selfcond")
     points = load_dataset({"kind": "grid", "n": 1000, "side": 3, "spacing": 2.0, "std": 0.05}).x.numpy()
     np.save(tmp_path / "points.npy", points[:50])
-    relabelgan("assign", "--model", model, "--labels", labels, str(tmp_path / "points.npy"), "--out", str(tmp_path / "a.csv"))
+    relabelgan(
+        "assign", "--model", model, "--labels", labels, str(tmp_path / "points.npy"), "--out", str(tmp_path / "a.csv")
+    )
     got = pd.read_csv(tmp_path / "a.csv")
     np.testing.assert_array_equal(got["label"], read_labels(labels).labels[:50])
     assert got["item"].iloc[3].endswith("points.npy:3") and (got["distance"] >= 0).all()
 
     np.save(tmp_path / "wide.npy", np.zeros((4, 3), np.float32))
-    bad = relabelgan("assign", "--model", model, "--labels", labels, str(tmp_path / "wide.npy"), "--out", str(tmp_path / "b.csv"),
-                     check=False)
+    bad = relabelgan(
+        "assign",
+        "--model",
+        model,
+        "--labels",
+        labels,
+        str(tmp_path / "wide.npy"),
+        "--out",
+        str(tmp_path / "b.csv"),
+        check=False,
+    )
     assert bad.returncode == 2 and "wide.npy: inputs of shape (3,), but the model takes (2,)" in bad.stderr
     assert not (tmp_path / "b.csv").exists()
     uncond, _ = _round(tiny_run, "grid-uncond")

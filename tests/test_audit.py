@@ -20,7 +20,9 @@ def _round(path: Path, rnd: int, labels, parent, sample_index=None) -> str:
     labels = np.asarray(labels)
     sample_index = np.arange(len(labels)) if sample_index is None else np.asarray(sample_index)
     k = len(parent)
-    write_labels(path, LabelRound(labels, np.asarray(parent), np.zeros((k, 2), np.float32), sample_index, {"round": rnd}))
+    write_labels(
+        path, LabelRound(labels, np.asarray(parent), np.zeros((k, 2), np.float32), sample_index, {"round": rnd})
+    )
     return str(path)
 
 
@@ -107,13 +109,26 @@ def test_audit_cli_bad_input_names_the_problem(three_rounds, tmp_path):
 
 def test_audit_refuses_labels_of_two_runs(tmp_path):
     """Files of another run (or another sample set) are refused by name, not silently mixed."""
+
     def labels(name: str, rnd: int, run: str, n: int = 8) -> str:
         path = tmp_path / name
-        write_labels(path, LabelRound(np.zeros(n, int), np.array([-1]), np.zeros((1, 2), np.float32), np.arange(n),
-                                      {"round": rnd, "run": run, "seed": 0}))
+        write_labels(
+            path,
+            LabelRound(
+                np.zeros(n, int),
+                np.array([-1]),
+                np.zeros((1, 2), np.float32),
+                np.arange(n),
+                {"round": rnd, "run": run, "seed": 0},
+            ),
+        )
         return str(path)
 
-    a0, a1, b1 = labels("a0.h5", 0, "grid-selfcond"), labels("a1.h5", 1, "grid-selfcond"), labels("b1.h5", 1, "ring-selfcond")
+    a0, a1, b1 = (
+        labels("a0.h5", 0, "grid-selfcond"),
+        labels("a1.h5", 1, "grid-selfcond"),
+        labels("b1.h5", 1, "ring-selfcond"),
+    )
     assert len(load_rounds([a0, a1])) == 2
     proc = relabelgan("audit", a0, b1, check=False)
     assert proc.returncode == 2 and "b1.h5: run 'ring-selfcond'" in proc.stderr and "a0.h5" in proc.stderr
@@ -124,7 +139,12 @@ def test_audit_refuses_labels_of_two_runs(tmp_path):
 
 def test_lineage_figures_draw_from_hand_made_rounds(three_rounds, tmp_path):
     rounds = load_rounds(three_rounds)
-    for draw, name in ((flow_figure, "flow"), (transitions_figure, "t"), (sizes_figure, "s"), (split_tree_figure, "tree")):
+    for draw, name in (
+        (flow_figure, "flow"),
+        (transitions_figure, "t"),
+        (sizes_figure, "s"),
+        (split_tree_figure, "tree"),
+    ):
         draw(rounds, str(tmp_path / f"{name}.png"))
         assert (tmp_path / f"{name}.png").stat().st_size > 1000
 
@@ -161,6 +181,10 @@ def test_workflow_audit_lineage_tables_and_html_report(tiny_run):
     snakemake(tiny_run, "--report", "report.html")
     html = (tiny_run / "report.html").read_text(errors="replace")
     # The captions reach the report, with the wildcards filled in.
-    for caption in ("Label flow of run grid-selfcond, seed 0", "Evaluator classifier of dataset grid",
-                    "Transition heatmaps of run grid-selfcond", "runs at their final round"):
+    for caption in (
+        "Label flow of run grid-selfcond, seed 0",
+        "Evaluator classifier of dataset grid",
+        "Transition heatmaps of run grid-selfcond",
+        "runs at their final round",
+    ):
         assert caption in html, caption

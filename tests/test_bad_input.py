@@ -33,8 +33,22 @@ def test_labels_of_another_dataset_size_are_refused(run_spec_file, tmp_path):
     write_labels(bad, LabelRound(np.zeros(999, int), np.full(9, -1), np.zeros((9, 0)), np.arange(999)))
     out = tmp_path / "round_01" / "model.pt"
     proc = relabelgan(
-        "train", "--spec", str(spec), "--round", "1", "--model-in", str(model), "--labels", str(bad),
-        "--out", str(out), "--log", str(tmp_path / "log.csv"), "--samples", str(tmp_path / "s.png"), check=False,
+        "train",
+        "--spec",
+        str(spec),
+        "--round",
+        "1",
+        "--model-in",
+        str(model),
+        "--labels",
+        str(bad),
+        "--out",
+        str(out),
+        "--log",
+        str(tmp_path / "log.csv"),
+        "--samples",
+        str(tmp_path / "s.png"),
+        check=False,
     )
     assert proc.returncode == 2
     assert f"{bad}: holds 999 labels but the dataset has 1000 samples" in proc.stderr
@@ -46,14 +60,27 @@ def test_truncated_checkpoint_is_refused_by_extract(run_spec_file, tmp_path):
     model = tmp_path / "model.pt"
     relabelgan("init", "--spec", str(spec), "--out", str(model))
     model.write_bytes(model.read_bytes()[:500])
-    proc = relabelgan("extract", "--spec", str(spec), "--round", "0", "--model", str(model), "--out", str(tmp_path / "f.h5"), check=False)
+    proc = relabelgan(
+        "extract",
+        "--spec",
+        str(spec),
+        "--round",
+        "0",
+        "--model",
+        str(model),
+        "--out",
+        str(tmp_path / "f.h5"),
+        check=False,
+    )
     assert proc.returncode == 2
     assert f"{model}: cannot load checkpoint" in proc.stderr
     assert not (tmp_path / "f.h5").exists()
 
 
 def test_missing_spec_is_named(tmp_path):
-    proc = relabelgan_process("init", "--spec", str(tmp_path / "run.yaml"), "--out", str(tmp_path / "m.pt"), check=False)
+    proc = relabelgan_process(
+        "init", "--spec", str(tmp_path / "run.yaml"), "--out", str(tmp_path / "m.pt"), check=False
+    )
     assert proc.returncode == 2
     assert "run.yaml: run spec not found" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr  # one line, no traceback
@@ -64,18 +91,64 @@ MISSING = "/nonexistent/relabelgan-input"
 BAD_INPUTS = {
     "resolve": (["--spec-json", "{not json", "--out", "{out}/r.yaml"], "--spec-json"),
     "init": (["--spec", MISSING + ".yaml", "--out", "{out}/m.pt"], MISSING),
-    "train": (["--spec", MISSING + ".yaml", "--round", "1", "--model-in", "m.pt", "--labels", "l.h5", "--out", "{out}/m.pt",
-               "--log", "{out}/l.csv", "--samples", "{out}/s.png"], MISSING),
+    "train": (
+        [
+            "--spec",
+            MISSING + ".yaml",
+            "--round",
+            "1",
+            "--model-in",
+            "m.pt",
+            "--labels",
+            "l.h5",
+            "--out",
+            "{out}/m.pt",
+            "--log",
+            "{out}/l.csv",
+            "--samples",
+            "{out}/s.png",
+        ],
+        MISSING,
+    ),
     "relabel": (["--spec", MISSING + ".yaml", "--round", "0", "--features", "f.h5", "--out", "{out}/l.h5"], MISSING),
     "extract": (["--spec", MISSING + ".yaml", "--round", "0", "--model", "m.pt", "--out", "{out}/f.h5"], MISSING),
     "evaluate": (["--spec", MISSING + ".yaml", "--round", "0", "--model", "m.pt", "--out", "{out}/m.csv"], MISSING),
-    "evaluate-final": (["--spec", MISSING + ".yaml", "--round", "0", "--model", "m.pt", "--out", "{out}/m.csv"], MISSING),
-    "train-evaluator": (["--dataset", "d", "--dataset-json", "{}", "--settings-json", "{}", "--out", "{out}/e.pt",
-                         "--report", "{out}/e.csv"], "--settings-json"),
+    "evaluate-final": (
+        ["--spec", MISSING + ".yaml", "--round", "0", "--model", "m.pt", "--out", "{out}/m.csv"],
+        MISSING,
+    ),
+    "train-evaluator": (
+        [
+            "--dataset",
+            "d",
+            "--dataset-json",
+            "{}",
+            "--settings-json",
+            "{}",
+            "--out",
+            "{out}/e.pt",
+            "--report",
+            "{out}/e.csv",
+        ],
+        "--settings-json",
+    ),
     "audit": ([MISSING + ".h5"], MISSING),
     "lineage": (["--spec", MISSING + ".yaml", "--model", "m.pt", "--out-dir", "{out}/lin", MISSING + ".h5"], MISSING),
-    "tables": (["--metrics", MISSING + ".csv", "--dataset", "grid", "--out-csv", "{out}/t.csv", "--out-md", "{out}/t.md",
-                "--out-png", "{out}/t.png"], MISSING),
+    "tables": (
+        [
+            "--metrics",
+            MISSING + ".csv",
+            "--dataset",
+            "grid",
+            "--out-csv",
+            "{out}/t.csv",
+            "--out-md",
+            "{out}/t.md",
+            "--out-png",
+            "{out}/t.png",
+        ],
+        MISSING,
+    ),
     "gather": (["--out", "{out}/g.csv", MISSING + ".csv"], MISSING),
     "figures": (["--metrics", MISSING + ".csv", "--dataset", "grid", "--out", "{out}/f.png"], MISSING),
     "assign": (["--model", MISSING + ".pt", "--out", "{out}/a.csv", "train"], MISSING),

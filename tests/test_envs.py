@@ -15,7 +15,13 @@ from packaging.requirements import Requirement
 
 ENVS = sorted((REPO / "envs").glob("*.yaml"))
 # Import names that differ from their distribution's name.
-DISTRIBUTION_OF = {"PIL": "pillow", "sklearn": "scikit-learn", "yaml": "pyyaml", "cuml": "cuml-cu12", "cupy": "cupy-cuda12x"}
+DISTRIBUTION_OF = {
+    "PIL": "pillow",
+    "sklearn": "scikit-learn",
+    "yaml": "pyyaml",
+    "cuml": "cuml-cu12",
+    "cupy": "cupy-cuda12x",
+}
 # Conda-only packages with no PyPI twin in pyproject (cuML's PyPI twin is the `gpu` extra).
 CONDA_ONLY = {"python", "pip", "cuml"}
 

@@ -45,19 +45,48 @@ def phase_inputs(tmp_path_factory) -> dict[str, Path]:
     paths = {"spec": d / "run.yaml", "model": d / "round_00" / "model.pt", "labels": d / "round_00" / "labels.h5"}
     relabelgan("resolve", "--config", str(cfg), "--run", "grid", "--seed", "0", "--out", str(paths["spec"]))
     features, metrics = d / "round_00" / "features.h5", d / "round_00" / "metrics.csv"
-    relabelgan("init", "--spec", str(paths["spec"]), "--out", str(paths["model"]), "--features", str(features),
-               "--metrics", str(metrics))
-    relabelgan("relabel", "--spec", str(paths["spec"]), "--round", "0", "--features", str(features),
-               "--out", str(paths["labels"]))
+    relabelgan(
+        "init",
+        "--spec",
+        str(paths["spec"]),
+        "--out",
+        str(paths["model"]),
+        "--features",
+        str(features),
+        "--metrics",
+        str(metrics),
+    )
+    relabelgan(
+        "relabel",
+        "--spec",
+        str(paths["spec"]),
+        "--round",
+        "0",
+        "--features",
+        str(features),
+        "--out",
+        str(paths["labels"]),
+    )
     return paths
 
 
 def train_args(inputs: dict[str, Path], out_dir: Path, model_in: Path | None = None, labels: Path | None = None):
     return [
-        "train", "--spec", str(inputs["spec"]), "--round", "1",
-        "--model-in", str(model_in or inputs["model"]), "--labels", str(labels or inputs["labels"]),
-        "--out", str(out_dir / "model.pt"), "--log", str(out_dir / "train_log.csv"),
-        "--samples", str(out_dir / "samples.png"),
+        "train",
+        "--spec",
+        str(inputs["spec"]),
+        "--round",
+        "1",
+        "--model-in",
+        str(model_in or inputs["model"]),
+        "--labels",
+        str(labels or inputs["labels"]),
+        "--out",
+        str(out_dir / "model.pt"),
+        "--log",
+        str(out_dir / "train_log.csv"),
+        "--samples",
+        str(out_dir / "samples.png"),
     ]
 
 
@@ -66,7 +95,10 @@ def start_train(inputs: dict[str, Path], out_dir: Path) -> subprocess.Popen:
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     return subprocess.Popen(
         [str(BIN / "relabelgan"), *train_args(inputs, out_dir)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
 
 
@@ -161,8 +193,12 @@ def test_a_phase_whose_launcher_is_killed_stops_with_a_snapshot(phase_inputs, re
     command = " ".join(shlex.quote(a) for a in [str(BIN / "relabelgan"), *train_args(phase_inputs, tmp_path)])
     # A stand-in for Snakemake: a Python process running the job through `bash -c`, as Snakemake does.
     launcher = subprocess.Popen(
-        [sys.executable, "-c", "import subprocess, sys; subprocess.run(['bash', '-c', sys.argv[1]])",
-         f"set -euo pipefail; {command} > {tmp_path / 'train.log'} 2>&1; echo done > {tmp_path / 'exit'}"],
+        [
+            sys.executable,
+            "-c",
+            "import subprocess, sys; subprocess.run(['bash', '-c', sys.argv[1]])",
+            f"set -euo pipefail; {command} > {tmp_path / 'train.log'} 2>&1; echo done > {tmp_path / 'exit'}",
+        ],
         env={**os.environ, "OMP_NUM_THREADS": "1"},
     )
     wait_for_snapshot(launcher, tmp_path / "resume.pt", SNAPSHOT_EVERY)
@@ -215,15 +251,27 @@ def test_truncated_features_are_refused_by_relabel(tmp_path):
     relabelgan("init", "--spec", str(spec), "--out", str(model))
     relabelgan("extract", "--spec", str(spec), "--round", "0", "--model", str(model), "--out", str(features))
     truncated_copy(features, features)
-    proc = relabelgan("relabel", "--spec", str(spec), "--round", "0", "--features", str(features),
-                      "--out", str(tmp_path / "labels.h5"), check=False)
+    proc = relabelgan(
+        "relabel",
+        "--spec",
+        str(spec),
+        "--round",
+        "0",
+        "--features",
+        str(features),
+        "--out",
+        str(tmp_path / "labels.h5"),
+        check=False,
+    )
     assert proc.returncode != 0
     assert str(features) in proc.stderr, proc.stderr
     assert not (tmp_path / "labels.h5").exists()
 
 
 def snapshot_files(folder: Path) -> dict[str, tuple[str, int]]:
-    return {str(p.relative_to(folder)): (sha256(p), p.stat().st_mtime_ns) for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): (sha256(p), p.stat().st_mtime_ns) for p in sorted(folder.rglob("*")) if p.is_file()
+    }
 
 
 @pytest.mark.e2e

@@ -17,8 +17,12 @@ STEPS = ("machine", "data", "cuda_tests", "selfcond", "splitting", "gp_bf16", "b
 
 
 def gpu_check(*args: str, timeout: int) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHON": sys.executable, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-           "OMP_NUM_THREADS": "1"}
+    env = {
+        **os.environ,
+        "PYTHON": sys.executable,
+        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        "OMP_NUM_THREADS": "1",
+    }
     env.pop("OUT", None)
     return subprocess.run(["bash", str(SCRIPT), *args], env=env, capture_output=True, text=True, timeout=timeout)
 
@@ -41,7 +45,15 @@ def test_cpu_rehearsal_runs_every_step_and_writes_the_summary(tmp_path: Path):
     assert [line.split(":")[0] for line in summary[:-1]] == list(STEPS), summary
     assert all(": PASS in " in line for line in summary[:-1]) and "all steps passed" in summary[-1], summary
     assert "refused without a GPU" in summary[-2]  # benchmark.py --gpu, on the CPU
-    for name in ("machine.txt", "cuda_tests.log", "gp_bf16.txt", "benchmark_gpu.txt", "console.log",
-                 "selfcond/extraction.txt", "splitting/round_02/train_log.csv", "selfcond/round_01/samples.png"):
+    for name in (
+        "machine.txt",
+        "cuda_tests.log",
+        "gp_bf16.txt",
+        "benchmark_gpu.txt",
+        "console.log",
+        "selfcond/extraction.txt",
+        "splitting/round_02/train_log.csv",
+        "selfcond/round_01/samples.png",
+    ):
         assert (out / name).stat().st_size > 0, name
     assert "d_gp" in (out / "splitting" / "round_02" / "train_log.csv").read_text().splitlines()[0]

@@ -69,8 +69,13 @@ def _inputs(tmp_path: Path) -> None:
     """Config, run specs, features, labels and per-round metric files the child process reads."""
     cfg = tiny_config()
     cfg["datasets"]["grid"]["n"] = N
-    cfg["runs"]["grid-split"] = {"dataset": "grid", "method": "splitting", "schedule": "unsupervised",
-                                 "split_rounds": [1], "split_threshold": 100}
+    cfg["runs"]["grid-split"] = {
+        "dataset": "grid",
+        "method": "splitting",
+        "schedule": "unsupervised",
+        "split_rounds": [1],
+        "split_threshold": 100,
+    }
     write_config(tmp_path, cfg)
     config = load_config(tmp_path / "config.yaml")
     (tmp_path / "split.yaml").write_text(yaml.safe_dump(run_spec(config, "grid-split", 0)))
@@ -83,15 +88,33 @@ def _inputs(tmp_path: Path) -> None:
         truth = rng.integers(0, 9, N)
         x = centres[truth] + rng.normal(scale=0.3 + r, size=(N, 4))
         # As a phase writes them: ground truth and (slcgan) argmax C(x) beside the features.
-        write_features(tmp_path / f"f{r}.h5", x.astype(np.float32), N, 4, np.arange(N),
-                       {"round": r, "truth_classes": 9, "clusterer_classes": 9},
-                       columns={"truth": truth, "assigned": (truth + 1) % 9})
+        write_features(
+            tmp_path / f"f{r}.h5",
+            x.astype(np.float32),
+            N,
+            4,
+            np.arange(N),
+            {"round": r, "truth_classes": 9, "clusterer_classes": 9},
+            columns={"truth": truth, "assigned": (truth + 1) % 9},
+        )
     write_labels(tmp_path / "one.h5", LabelRound(np.zeros(N, int), [-1], np.zeros((1, 0)), np.arange(N), {"round": 0}))
     for r in (0, 1):
         labels = rng.integers(0, 5, N)
-        write_labels(tmp_path / f"k{r}.h5", LabelRound(labels, np.full(5, -1), np.zeros((5, 0)), np.arange(N), {"round": r}))
-        rows = [{"run": run, "dataset": "grid", "method": run.split("-")[1], "seed": 0, "round": r,
-                 "metric": "modes_1k", "value": float(v)} for run, v in (("grid-selfcond", 8 + r), ("grid-uncond", 5))]
+        write_labels(
+            tmp_path / f"k{r}.h5", LabelRound(labels, np.full(5, -1), np.zeros((5, 0)), np.arange(N), {"round": r})
+        )
+        rows = [
+            {
+                "run": run,
+                "dataset": "grid",
+                "method": run.split("-")[1],
+                "seed": 0,
+                "round": r,
+                "metric": "modes_1k",
+                "value": float(v),
+            }
+            for run, v in (("grid-selfcond", 8 + r), ("grid-uncond", 5))
+        ]
         pd.DataFrame(rows).to_csv(tmp_path / f"m{r}.csv", index=False)
 
 

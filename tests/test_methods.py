@@ -18,7 +18,13 @@ from relabelgan.round_outputs import RoundOutputs, write_round_outputs
 from relabelgan.train import train_phase
 
 RUN_KEYS = {
-    "splitting": {"arch": "resnet_small", "schedule": "unsupervised", "split_rounds": [1], "split_threshold": 10, "d_steps": 2},
+    "splitting": {
+        "arch": "resnet_small",
+        "schedule": "unsupervised",
+        "split_rounds": [1],
+        "split_threshold": 10,
+        "d_steps": 2,
+    },
     "slcgan": {"slcgan": {"c_norm": "batch"}},
 }
 
@@ -26,8 +32,18 @@ RUN_KEYS = {
 def _spec(method: str) -> dict:
     config = tiny_config()
     config["runs"] = {
-        "run": {"dataset": "digits", "method": method, "k": 4, "iters_per_phase": 3, "batch_size": 16, "width": 8,
-                "z_dim": 8, "eval_samples": 200, "msssim_pairs": 5, **RUN_KEYS.get(method, {})}
+        "run": {
+            "dataset": "digits",
+            "method": method,
+            "k": 4,
+            "iters_per_phase": 3,
+            "batch_size": 16,
+            "width": 8,
+            "z_dim": 8,
+            "eval_samples": 200,
+            "msssim_pairs": 5,
+            **RUN_KEYS.get(method, {}),
+        }
     }
     return run_spec(resolve_config(config), "run", 0)
 
@@ -36,7 +52,11 @@ def _spec(method: str) -> dict:
 def test_a_method_runs_round_0_a_phase_and_the_next_labels(name, tmp_path):
     spec, method = _spec(name), get_method(name)
     data = load_dataset(spec["dataset_spec"], spec["dataset"])
-    p = {f"{stem}{r}": str(tmp_path / f"{stem}{r}") for stem in ("model", "features", "metrics", "labels") for r in (0, 1)}
+    p = {
+        f"{stem}{r}": str(tmp_path / f"{stem}{r}")
+        for stem in ("model", "features", "metrics", "labels")
+        for r in (0, 1)
+    }
 
     init_model(spec, p["model0"])
     write_round_outputs(spec, 0, p["model0"], None, RoundOutputs(p["features0"], p["metrics0"]), data)
@@ -47,8 +67,16 @@ def test_a_method_runs_round_0_a_phase_and_the_next_labels(name, tmp_path):
     if method.label_source(spec, 0) == "dataset" and k0 == data.n_classes:
         assert np.array_equal(labels0.labels, data.y.numpy())  # ground truth, as the method starts from it
 
-    train_phase(spec, 1, p["model0"], p["labels0"], p["model1"], str(tmp_path / "log.csv"), str(tmp_path / "s.png"),
-                RoundOutputs(p["features1"], p["metrics1"]))
+    train_phase(
+        spec,
+        1,
+        p["model0"],
+        p["labels0"],
+        p["model1"],
+        str(tmp_path / "log.csv"),
+        str(tmp_path / "s.png"),
+        RoundOutputs(p["features1"], p["metrics1"]),
+    )
     assert load_checkpoint(p["model1"])["iteration"] == 3
     if method.labels_round(1) == 0:  # fixed labels: round 0's hold, no labels file of round 1
         assert method.label_source(spec, 1) == "previous"
@@ -71,7 +99,15 @@ def test_pixelkmeans_clusters_the_data_itself(tmp_path):
     feats, _, attrs = read_features(f0)
     assert attrs["layer"] == "data" and np.array_equal(feats, data.x.flatten(1).numpy())
     labels0 = relabel(spec, 0, str(tmp_path / "l0.h5"), f0)
-    train_phase(spec, 1, m0, str(tmp_path / "l0.h5"), str(tmp_path / "m1.pt"), str(tmp_path / "log.csv"),
-                str(tmp_path / "s.png"), RoundOutputs(f1, str(tmp_path / "x1.csv")))
+    train_phase(
+        spec,
+        1,
+        m0,
+        str(tmp_path / "l0.h5"),
+        str(tmp_path / "m1.pt"),
+        str(tmp_path / "log.csv"),
+        str(tmp_path / "s.png"),
+        RoundOutputs(f1, str(tmp_path / "x1.csv")),
+    )
     labels1 = relabel(spec, 1, str(tmp_path / "l1.h5"), f1, str(tmp_path / "l0.h5"))
     assert (labels1.labels == labels0.labels).mean() > 0.8

@@ -145,8 +145,9 @@ GRID = {"kind": "grid", "n": 2000, "side": 3, "spacing": 2.0, "std": 0.05, "seed
 @pytest.fixture(scope="module")
 def grid_evaluator(tmp_path_factory):
     d = tmp_path_factory.mktemp("evaluator")
-    acc = train_evaluator(GRID, "grid", str(d / "evaluator.pt"), str(d / "evaluator.csv"), epochs=5,
-                          test_fraction=0.2, seed=0)
+    acc = train_evaluator(
+        GRID, "grid", str(d / "evaluator.pt"), str(d / "evaluator.csv"), epochs=5, test_fraction=0.2, seed=0
+    )
     return d, acc
 
 
@@ -161,8 +162,9 @@ def test_evaluator_is_accurate_and_reported(grid_evaluator):
 
 def test_evaluator_training_is_seeded(grid_evaluator, tmp_path):
     d, acc = grid_evaluator
-    again = train_evaluator(GRID, "grid", str(tmp_path / "e.pt"), str(tmp_path / "e.csv"), epochs=5,
-                            test_fraction=0.2, seed=0)
+    again = train_evaluator(
+        GRID, "grid", str(tmp_path / "e.pt"), str(tmp_path / "e.csv"), epochs=5, test_fraction=0.2, seed=0
+    )
     assert again == acc
     a, b = torch.load(d / "evaluator.pt", weights_only=True), torch.load(tmp_path / "e.pt", weights_only=True)
     assert all(torch.equal(a["state_dict"][k], b["state_dict"][k]) for k in a["state_dict"])
@@ -247,8 +249,17 @@ def _metrics_frame() -> pd.DataFrame:
     rows = []
     for seed, final in ((0, 1.0), (1, 3.0)):
         for rnd, value in ((0, 100.0), (1, 50.0), (2, final)):
-            rows.append({"run": "a", "dataset": "d", "method": "selfcond", "seed": seed, "round": rnd,
-                         "metric": "m", "value": value})
+            rows.append(
+                {
+                    "run": "a",
+                    "dataset": "d",
+                    "method": "selfcond",
+                    "seed": seed,
+                    "round": rnd,
+                    "metric": "m",
+                    "value": value,
+                }
+            )
     rows.append({"run": "b", "dataset": "d", "method": "uncond", "seed": 0, "round": 1, "metric": "m", "value": 7.0})
     return pd.DataFrame(rows)
 
@@ -271,8 +282,24 @@ def test_comparison_writes_csv_markdown_and_plot(tmp_path):
     assert pd.read_csv(tmp_path / "t.csv")["n"].tolist() == [2, 1]
     assert (tmp_path / "t.png").stat().st_size > 1000
     # A metric a job could not compute (NaN: FID/IS without weights) stays a column, marked and explained.
-    skipped = pd.concat([_metrics_frame(), pd.DataFrame([{"run": "b", "dataset": "d", "method": "uncond", "seed": 0,
-                                                          "round": 1, "metric": "fid10k_train", "value": np.nan}])])
+    skipped = pd.concat(
+        [
+            _metrics_frame(),
+            pd.DataFrame(
+                [
+                    {
+                        "run": "b",
+                        "dataset": "d",
+                        "method": "uncond",
+                        "seed": 0,
+                        "round": 1,
+                        "metric": "fid10k_train",
+                        "value": np.nan,
+                    }
+                ]
+            ),
+        ]
+    )
     skipped.to_csv(metrics, index=False)
     comparison(str(metrics), "d", str(tmp_path / "t.csv"), str(tmp_path / "t.md"), str(tmp_path / "t.png"))
     md = (tmp_path / "t.md").read_text()
@@ -314,8 +341,9 @@ def test_stacked_mnist_modes_are_counted_per_channel(tmp_path):
     _write_idx(tmp_path / "train-images-idx3-ubyte", images)
     _write_idx(tmp_path / "train-labels-idx1-ubyte", labels)
     spec = {"kind": "stacked_mnist", "path": str(tmp_path), "resolution": 8, "n": 300, "seed": 0}
-    acc = train_evaluator(spec, "stacked", str(tmp_path / "ev.pt"), str(tmp_path / "ev.csv"), epochs=15,
-                          test_fraction=0.2, seed=0)
+    acc = train_evaluator(
+        spec, "stacked", str(tmp_path / "ev.pt"), str(tmp_path / "ev.csv"), epochs=15, test_fraction=0.2, seed=0
+    )
     assert acc > 0.95
     ev = load_evaluator(str(tmp_path / "ev.pt"))
     from relabelgan.datasets import load_dataset

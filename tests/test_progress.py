@@ -29,8 +29,15 @@ def test_phase_and_extraction_logs_have_status_lines(tmp_path, capfd):
     extract_features(spec, 0, str(tmp_path / "m0.pt"), str(tmp_path / "f0.h5"))
     relabel(spec, 0, str(tmp_path / "l0.h5"), str(tmp_path / "f0.h5"))
     capfd.readouterr()
-    train_phase(spec, 1, str(tmp_path / "m0.pt"), str(tmp_path / "l0.h5"), str(tmp_path / "m1.pt"),
-                str(tmp_path / "log.csv"), str(tmp_path / "s.png"))
+    train_phase(
+        spec,
+        1,
+        str(tmp_path / "m0.pt"),
+        str(tmp_path / "l0.h5"),
+        str(tmp_path / "m1.pt"),
+        str(tmp_path / "log.csv"),
+        str(tmp_path / "s.png"),
+    )
     lines = [m for m in map(STATUS.match, capfd.readouterr().out.splitlines()) if m]
     assert [int(m.group(1)) for m in lines] == list(range(1, 21))
     assert lines[0].group(3) == "no losses logged yet"  # log_every 10: no losses before iteration 10
@@ -45,4 +52,6 @@ def test_status_lines_wait_for_the_interval_but_always_report_the_end(capsys):
     for i in range(101, 501):
         progress.update(i, {"round": 3, "iteration": i, "d_loss": 1.5, "g_loss": 0.25, "seconds": 1.0})
     out = capsys.readouterr().out.splitlines()
-    assert len(out) == 1 and out[0].startswith("phase 3: 500/500 (100%)") and out[0].endswith("| d_loss 1.5 g_loss 0.25")
+    assert (
+        len(out) == 1 and out[0].startswith("phase 3: 500/500 (100%)") and out[0].endswith("| d_loss 1.5 g_loss 0.25")
+    )

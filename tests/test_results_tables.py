@@ -39,8 +39,18 @@ def _fake_run(results: Path, run: str, seed: int, rounds: int, finals: dict[str,
     seed_dir.mkdir(parents=True)
     (seed_dir / "run.yaml").write_text(yaml.safe_dump({"rounds": rounds, "name": run, "seed": seed}))
     for rnd in range(1, (rounds if done is None else done) + 1):
-        rows = [{"run": run, "dataset": dataset, "method": method, "seed": seed, "round": rnd, "metric": m,
-                 "value": v if rnd == rounds else 0.0} for m, v in finals.items()]
+        rows = [
+            {
+                "run": run,
+                "dataset": dataset,
+                "method": method,
+                "seed": seed,
+                "round": rnd,
+                "metric": m,
+                "value": v if rnd == rounds else 0.0,
+            }
+            for m, v in finals.items()
+        ]
         (seed_dir / f"round_{rnd:02d}").mkdir()
         pd.DataFrame(rows).to_csv(seed_dir / f"round_{rnd:02d}" / "metrics.csv", index=False)
 
@@ -48,21 +58,41 @@ def _fake_run(results: Path, run: str, seed: int, rounds: int, finals: dict[str,
 def test_collect_then_build_fills_the_tables_and_keeps_the_prose(tmp_path):
     results, docs = tmp_path / "results" / "paper-2d", tmp_path / "docs"
     for seed, rkl in ((0, 0.0012), (1, 0.0016)):
-        _fake_run(results, "ring-selfcond", seed, 2, {"modes_50k": 8.0, "hq_box_pct_50k": 99.0 + seed,
-                                                      "reverse_kl_50k": rkl, "spread_ratio_50k": 0.9,
-                                                      "mmd2_rbf_2k": 0.0001})
-    _fake_run(results, "grid-uncond", 0, 2, {"modes_50k": 20.0, "hq_box_pct_50k": 90.0, "reverse_kl_50k": 0.5,
-                                             "spread_ratio_50k": float("nan")})  # NaN: no HQ sample
+        _fake_run(
+            results,
+            "ring-selfcond",
+            seed,
+            2,
+            {
+                "modes_50k": 8.0,
+                "hq_box_pct_50k": 99.0 + seed,
+                "reverse_kl_50k": rkl,
+                "spread_ratio_50k": 0.9,
+                "mmd2_rbf_2k": 0.0001,
+            },
+        )
+    _fake_run(
+        results,
+        "grid-uncond",
+        0,
+        2,
+        {"modes_50k": 20.0, "hq_box_pct_50k": 90.0, "reverse_kl_50k": 0.5, "spread_ratio_50k": float("nan")},
+    )  # NaN: no HQ sample
     _fake_run(results, "grid-selfcond", 0, 2, {"modes_50k": 25.0}, done=1)  # unfinished: not collected
     _fake_run(results, "ring-selfcond-refopt", 0, 2, {"modes_50k": 7.0})  # a variant: listed under selfcond
 
     out = _run("collect", str(results), "--to", str(docs / "results" / "paper-2d"))
     assert out.returncode == 0, out.stderr
     assert "skipped" in out.stderr and "grid-selfcond" in out.stderr
-    collected = sorted(p.relative_to(docs / "results" / "paper-2d").as_posix()
-                       for p in (docs / "results").rglob("*.csv"))
-    assert collected == ["grid-uncond/seed0.csv", "ring-selfcond-refopt/seed0.csv", "ring-selfcond/seed0.csv",
-                         "ring-selfcond/seed1.csv"]
+    collected = sorted(
+        p.relative_to(docs / "results" / "paper-2d").as_posix() for p in (docs / "results").rglob("*.csv")
+    )
+    assert collected == [
+        "grid-uncond/seed0.csv",
+        "ring-selfcond-refopt/seed0.csv",
+        "ring-selfcond/seed0.csv",
+        "ring-selfcond/seed1.csv",
+    ]
     assert len(pd.read_csv(docs / "results" / "paper-2d" / "ring-selfcond" / "seed0.csv")) == 2 * 5
 
     (docs / "results.md").write_text(DOC)
@@ -73,8 +103,10 @@ def test_collect_then_build_fills_the_tables_and_keeps_the_prose(tmp_path):
         assert prose in text
     assert "old table" not in text
     # mean ± s.e. over the two seeds, significant digits: (0.0012, 0.0016) -> 0.00140 ± 0.00020
-    assert ("| Self-conditioned (k = 50) | ours (`ring-selfcond`) | 2 (0, 1) | 8.00 ± 0.00 | 99.50 ± 0.50 | "
-            "0.00140 ± 0.00020 | 0.900 ± 0.000 | 0.000100 ± 0.000000 |") in text
+    assert (
+        "| Self-conditioned (k = 50) | ours (`ring-selfcond`) | 2 (0, 1) | 8.00 ± 0.00 | 99.50 ± 0.50 | "
+        "0.00140 ± 0.00020 | 0.900 ± 0.000 | 0.000100 ± 0.000000 |"
+    ) in text
     paper = "| Self-conditioned (k = 50) | paper, Table 1 | 10 | 8.0 ± 0.0 | 99.5 ± 0.3 | 0.0014 ± 0.0002 | – | – |"
     assert paper in text
     assert "| GAN | ours (`grid-uncond`) | 1 (0) | 20.0 | 90.0 | 0.500 | – | – |" in text  # one seed: no ±
@@ -105,8 +137,7 @@ def test_bad_input_is_one_line_and_exit_status_2(tmp_path):
 
 
 def test_the_script_does_not_import_torch():
-    code = (f"import runpy, sys; runpy.run_path({str(SCRIPT)!r}, run_name='imported'); "
-            "print('torch' in sys.modules)")
+    code = f"import runpy, sys; runpy.run_path({str(SCRIPT)!r}, run_name='imported'); print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"

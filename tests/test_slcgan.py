@@ -34,10 +34,27 @@ SLC = SLCGAN_RUN  # also run by the shared end-to-end run (conftest.tiny_run)
 
 def _spec(shape=(2,), k=4, **slc) -> dict:
     return {
-        "z_dim": 2, "embed_dim": 4, "width": 8, "lr_c": 1e-3, "betas": [0.5, 0.999], "arch": "auto",
-        "slcgan": {"adv_weight": 1.0, "mi_weight": 1.0, "aug_weight": 1.0, "balance_weight": 2.0, "feature_dim": 16, "c_norm": "none",
-                   "jitter_2d": 0.05, "flip": True, "crop_pad": 1, "jitter": 0.4, **slc},
-        "_shape": shape, "_k": k,
+        "z_dim": 2,
+        "embed_dim": 4,
+        "width": 8,
+        "lr_c": 1e-3,
+        "betas": [0.5, 0.999],
+        "arch": "auto",
+        "slcgan": {
+            "adv_weight": 1.0,
+            "mi_weight": 1.0,
+            "aug_weight": 1.0,
+            "balance_weight": 2.0,
+            "feature_dim": 16,
+            "c_norm": "none",
+            "jitter_2d": 0.05,
+            "flip": True,
+            "crop_pad": 1,
+            "jitter": 0.4,
+            **slc,
+        },
+        "_shape": shape,
+        "_k": k,
     }
 
 
@@ -55,7 +72,9 @@ def test_hinge_terms_on_constructed_scores():
     ones = torch.ones(4)
     # Confident and right: every term is zero.
     assert all(v.item() == 0 for v in hinge_terms(2 * ones, 3 * ones, -2 * ones, -5 * ones).values())
-    t = hinge_terms(torch.tensor([0.0, 2.0]), torch.tensor([0.5, -1.0]), torch.tensor([0.0, -3.0]), torch.tensor([1.0, 0.0]))
+    t = hinge_terms(
+        torch.tensor([0.0, 2.0]), torch.tensor([0.5, -1.0]), torch.tensor([0.0, -3.0]), torch.tensor([1.0, 0.0])
+    )
     assert t["u_real"].item() == pytest.approx((1 + 0) / 2)
     assert t["s_real"].item() == pytest.approx((0.5 + 2) / 2)
     assert t["u_fake"].item() == pytest.approx((1 + 0) / 2)
@@ -72,7 +91,9 @@ def test_joint_score_is_the_projection_logit_and_unary_ignores_the_label():
     assert torch.allclose(u, u2) and not torch.allclose(s, s2)
     # A soft label scores the average of the one-hot scores it mixes (the projection is linear in p).
     p = torch.full((6, 4), 0.25)
-    mean_s = torch.stack([unary_and_joint(D, x, F.one_hot(torch.full((6,), c), 4).float())[1] for c in range(4)]).mean(0)
+    mean_s = torch.stack([unary_and_joint(D, x, F.one_hot(torch.full((6,), c), 4).float())[1] for c in range(4)]).mean(
+        0
+    )
     assert torch.allclose(unary_and_joint(D, x, p)[1], mean_s, atol=1e-5)
 
 
@@ -145,7 +166,9 @@ def test_balance_loss_is_zero_for_an_even_batch_and_log_k_for_one_cluster():
 
 
 @pytest.mark.parametrize("balance_weight, direction", [(0.0, -1), (1.0, 0), (2.0, 1)])
-def test_c_loss_at_a_constant_assignment_pushes_toward_balance_only_with_enough_balance_weight(balance_weight, direction):
+def test_c_loss_at_a_constant_assignment_pushes_toward_balance_only_with_enough_balance_weight(
+    balance_weight, direction
+):
     """The collapse of docs/slcgan.md ("Why C collapsed") in one gradient.
 
     C's multiple-view loss (eq. 5) is H(p) when C ignores its input, so on its own it drives a
@@ -212,17 +235,54 @@ def test_exported_labels_and_features_are_those_of_c_in_the_checkpoint(tmp_path,
     r0, r1 = tmp_path / "r0", tmp_path / "r1"
     s = ["--spec", str(spec_path)]
     # As the workflow runs it: init and the phase write features.h5 (with argmax C(x)) themselves.
-    relabelgan("init", *s, "--out", str(r0 / "model.pt"), "--features", str(r0 / "features.h5"),
-               "--metrics", str(r0 / "metrics.csv"))
+    relabelgan(
+        "init",
+        *s,
+        "--out",
+        str(r0 / "model.pt"),
+        "--features",
+        str(r0 / "features.h5"),
+        "--metrics",
+        str(r0 / "metrics.csv"),
+    )
     relabelgan("relabel", *s, "--round", "0", "--features", str(r0 / "features.h5"), "--out", str(r0 / "labels.h5"))
-    relabelgan("train", *s, "--round", "1", "--model-in", str(r0 / "model.pt"), "--labels", str(r0 / "labels.h5"),
-               "--out", str(r1 / "model.pt"), "--log", str(r1 / "train_log.csv"), "--samples", str(r1 / "samples.png"),
-               "--features", str(r1 / "features.h5"), "--metrics", str(r1 / "metrics.csv"))
-    relabelgan("relabel", *s, "--round", "1", "--features", str(r1 / "features.h5"), "--previous", str(r0 / "labels.h5"),
-               "--out", str(r1 / "labels.h5"))
+    relabelgan(
+        "train",
+        *s,
+        "--round",
+        "1",
+        "--model-in",
+        str(r0 / "model.pt"),
+        "--labels",
+        str(r0 / "labels.h5"),
+        "--out",
+        str(r1 / "model.pt"),
+        "--log",
+        str(r1 / "train_log.csv"),
+        "--samples",
+        str(r1 / "samples.png"),
+        "--features",
+        str(r1 / "features.h5"),
+        "--metrics",
+        str(r1 / "metrics.csv"),
+    )
+    relabelgan(
+        "relabel",
+        *s,
+        "--round",
+        "1",
+        "--features",
+        str(r1 / "features.h5"),
+        "--previous",
+        str(r0 / "labels.h5"),
+        "--out",
+        str(r1 / "labels.h5"),
+    )
     C0 = load_clusterer(load_checkpoint(r0 / "model.pt"))
     C1 = load_clusterer(load_checkpoint(r1 / "model.pt"))
-    assert any(not torch.equal(a, b) for a, b in zip(C0.state_dict().values(), C1.state_dict().values())), "C was trained"
+    assert any(not torch.equal(a, b) for a, b in zip(C0.state_dict().values(), C1.state_dict().values())), (
+        "C was trained"
+    )
     for d, C in ((r0, C0), (r1, C1)):
         with torch.no_grad():
             logits, feats = C(x), C.features(x)
@@ -240,7 +300,9 @@ def test_exported_labels_and_features_are_those_of_c_in_the_checkpoint(tmp_path,
     # Features made by D (no argmax C(x) column) are refused with the file named, nothing written.
     other = tmp_path / "d_features.h5"
     write_features(other, np.zeros((len(x), 3), np.float32), len(x), 3, np.arange(len(x)), {"run": spec["name"]})
-    bad = relabelgan("relabel", *s, "--round", "0", "--features", str(other), "--out", str(tmp_path / "x.h5"), check=False)
+    bad = relabelgan(
+        "relabel", *s, "--round", "0", "--features", str(other), "--out", str(tmp_path / "x.h5"), check=False
+    )
     assert bad.returncode == 2 and str(other) in bad.stderr and "assigned" in bad.stderr
     assert not (tmp_path / "x.h5").exists()
 

@@ -82,7 +82,9 @@ def sacct_jobs(job_ids: list[str], timeout: float = 60) -> pd.DataFrame:
     while True:
         out = subprocess.run(
             ["sacct", "-n", "-X", "-P", "-j", ",".join(job_ids), "-o", ",".join(fields)],
-            capture_output=True, text=True, check=True,
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout
         rows = [line.split("|") for line in out.splitlines() if line]
         table = pd.DataFrame(rows, columns=fields)
@@ -100,15 +102,22 @@ def test_tiny_config_through_slurm_matches_local(tmp_path: Path, local_slurm):
         write_config(workdir, slurm_config())
     home = tmp_path / "home"
     user = {"HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config")}
-    subprocess.run([str(BIN / "relabelgan"), "install-profile", "slurm"], check=True, capture_output=True,
-                   env={**os.environ, **user})
+    subprocess.run(
+        [str(BIN / "relabelgan"), "install-profile", "slurm"],
+        check=True,
+        capture_output=True,
+        env={**os.environ, **user},
+    )
     proc = snakemake(
         on_slurm,
-        "--profile", "slurm",
+        "--profile",
+        "slurm",
         # a job here takes seconds: poll after 2 s instead of the plugin's 40 s
-        "--slurm-init-seconds-before-status-checks", "2",
+        "--slurm-init-seconds-before-status-checks",
+        "2",
         "--slurm-keep-successful-logs",
-        "--jobs", "2",
+        "--jobs",
+        "2",
         timeout=1200,
         env=user,
     )
@@ -137,9 +146,10 @@ def test_tiny_config_through_slurm_matches_local(tmp_path: Path, local_slurm):
     # Same results as the local run.
     run = Path("results") / "grid-selfcond" / "seed0"
     for r in (0, 1):
-        with h5py.File(on_slurm / run / f"round_{r:02d}" / "labels.h5") as a, h5py.File(
-            local / run / f"round_{r:02d}" / "labels.h5"
-        ) as b:
+        with (
+            h5py.File(on_slurm / run / f"round_{r:02d}" / "labels.h5") as a,
+            h5py.File(local / run / f"round_{r:02d}" / "labels.h5") as b,
+        ):
             for name in ("labels", "parent", "centroids", "sizes", "sample_index"):
                 np.testing.assert_array_equal(a[name][...], b[name][...], err_msg=f"round {r} {name}")
     key = ["run", "seed", "round", "metric"]

@@ -51,8 +51,15 @@ def _perturbed_state(kind: str, shape: tuple[int, ...], k: int) -> dict:
     g_loss, _ = loss.g_loss(G, D, z, y)
     g_loss.backward()
     opt_G.step()
-    return {"arch": arch, "G": G.state_dict(), "D": D.state_dict(), "opt_G": opt_G.state_dict(),
-            "opt_D": opt_D.state_dict(), "iteration": 1, "method_state": {}}
+    return {
+        "arch": arch,
+        "G": G.state_dict(),
+        "D": D.state_dict(),
+        "opt_G": opt_G.state_dict(),
+        "opt_D": opt_D.state_dict(),
+        "iteration": 1,
+        "method_state": {},
+    }
 
 
 def _split_labels(parent: list[int]) -> LabelRound:
@@ -154,15 +161,29 @@ def test_split_only_above_threshold(normalise):
 
 def test_supervised_schedule_splits_once(run_spec_file, tmp_path):
     cfg = tiny_config()
-    cfg["runs"] = {"digits-sup": {"dataset": "digits", "method": "splitting", "schedule": "supervised",
-                                  "split_rounds": [1], "split_threshold": 100}}
+    cfg["runs"] = {
+        "digits-sup": {
+            "dataset": "digits",
+            "method": "splitting",
+            "schedule": "supervised",
+            "split_rounds": [1],
+            "split_threshold": 100,
+        }
+    }
     spec = read_spec(run_spec_file(cfg, "digits-sup"))
     truth = load_dataset(spec["dataset_spec"], spec["dataset"]).y.numpy()
     rng = np.random.default_rng(0)
     n = len(truth)
     for r in (0, 1, 2):  # as a phase writes them: the ground truth beside the features
-        write_features(tmp_path / f"f{r}.h5", rng.standard_normal((n, 6)).astype(np.float32), n, 6, np.arange(n),
-                       {"truth_classes": 10}, columns={"truth": truth})
+        write_features(
+            tmp_path / f"f{r}.h5",
+            rng.standard_normal((n, 6)).astype(np.float32),
+            n,
+            6,
+            np.arange(n),
+            {"truth_classes": 10},
+            columns={"truth": truth},
+        )
     r0 = relabel(spec, 0, str(tmp_path / "l0.h5"), str(tmp_path / "f0.h5"))
     assert r0.k == 10 and np.all(r0.parent == -1) and np.array_equal(r0.labels, truth)
     r1 = relabel(spec, 1, str(tmp_path / "l1.h5"), str(tmp_path / "f1.h5"), str(tmp_path / "l0.h5"))
@@ -186,7 +207,9 @@ def test_dry_run_relabels_every_round_from_the_phases_features(tmp_path):
     cfg["runs"]["grid-split"]["split_rounds"] = [2]
     write_config(tmp_path, cfg)
     out = snakemake(tmp_path, "-n", "--quiet", "rules").stdout
-    counts = {x.split()[0]: int(x.split()[1]) for x in out.splitlines() if len(x.split()) == 2 and x.split()[1].isdigit()}
+    counts = {
+        x.split()[0]: int(x.split()[1]) for x in out.splitlines() if len(x.split()) == 2 and x.split()[1].isdigit()
+    }
     # Features come from init and each phase (no extraction jobs); a label round per round, split or carried.
     assert counts["init"] == 1 and counts["train_phase"] == 3 and counts["relabel"] == 4
     assert "extract_features" not in counts and "evaluate_round" not in counts

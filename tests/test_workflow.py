@@ -14,7 +14,11 @@ def test_dry_run_lists_every_phase(tiny_workdir):
     # 2 runs x 2 phases of training; init and each phase also write their round's features and
     # metrics (no extraction or evaluation jobs); selfcond relabels rounds 0..2, uncond keeps round 0's labels.
     assert "train_phase" in out
-    counts = {line.split()[0]: int(line.split()[1]) for line in out.splitlines() if len(line.split()) == 2 and line.split()[1].isdigit()}
+    counts = {
+        line.split()[0]: int(line.split()[1])
+        for line in out.splitlines()
+        if len(line.split()) == 2 and line.split()[1].isdigit()
+    }
     assert counts["init"] == 2
     assert counts["train_phase"] == 4
     assert counts["relabel"] == 4
@@ -23,7 +27,11 @@ def test_dry_run_lists_every_phase(tiny_workdir):
 
 def _dry_run_counts(workdir, *targets) -> dict[str, int]:
     out = snakemake(workdir, *targets, "-n", "--quiet", "rules").stdout
-    return {line.split()[0]: int(line.split()[1]) for line in out.splitlines() if len(line.split()) == 2 and line.split()[1].isdigit()}
+    return {
+        line.split()[0]: int(line.split()[1])
+        for line in out.splitlines()
+        if len(line.split()) == 2 and line.split()[1].isdigit()
+    }
 
 
 def test_named_targets_build_one_stage_each(tiny_workdir):
@@ -70,9 +78,14 @@ def test_end_to_end_run(tiny_run):
 @pytest.mark.e2e
 def test_forcerun_of_a_round_file_reruns_that_phase_and_later_ones_only(tiny_run):
     """The README's rerun-one-phase command: phase 1 of grid-selfcond and what follows it, not round 0."""
-    out = snakemake(tiny_run, "-n", "--quiet", "rules", "--forcerun",
-                    "results/grid-selfcond/seed0/round_01/model.pt").stdout
-    counts = {line.split()[0]: int(line.split()[1]) for line in out.splitlines() if len(line.split()) == 2 and line.split()[1].isdigit()}
+    out = snakemake(
+        tiny_run, "-n", "--quiet", "rules", "--forcerun", "results/grid-selfcond/seed0/round_01/model.pt"
+    ).stdout
+    counts = {
+        line.split()[0]: int(line.split()[1])
+        for line in out.splitlines()
+        if len(line.split()) == 2 and line.split()[1].isdigit()
+    }
     assert counts["train_phase"] == 2 and counts["relabel"] == 2, counts  # phases 1, 2; labels 1, 2
     assert "init" not in counts and "resolve" not in counts, counts
 

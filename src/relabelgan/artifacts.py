@@ -106,9 +106,7 @@ def write_features(
     blocks = [features] if isinstance(features, np.ndarray) else features
     with atomic_path(path) as tmp:
         with h5py.File(tmp, "w") as f:
-            ds = f.create_dataset(
-                "features", shape=(n, dim), dtype="float32", chunks=(min(chunk_rows, max(n, 1)), dim)
-            )
+            ds = f.create_dataset("features", shape=(n, dim), dtype="float32", chunks=(min(chunk_rows, max(n, 1)), dim))
             row = 0
             for block in blocks:
                 block = np.asarray(block, dtype=np.float32)

@@ -41,8 +41,9 @@ def assign_labels(model: str, labels_path: str | None, sources: list[str], out: 
     method, batch = get_method(spec["method"]), spec["extract_batch"]  # the batches extraction used: same floats
     items, x = load_inputs(sources, tuple(state["arch"]["data_shape"]), spec)
     if method.assigns_by is None:
-        raise ArtifactError(f"{model}: method {method.name!r} gives every sample a fixed or random class; "
-                            "there is nothing to assign")
+        raise ArtifactError(
+            f"{model}: method {method.name!r} gives every sample a fixed or random class; there is nothing to assign"
+        )
     if method.assigns_by == "centroids" and labels_path is None:
         raise ArtifactError(f"{model}: method {method.name!r} assigns to the round's centroids: pass --labels")
     assigner, kind = ASSIGNERS[method.assigns_by]
@@ -120,7 +121,9 @@ def _array(array: np.ndarray, data_shape: tuple[int, ...], source: str) -> torch
 
 
 @torch.no_grad()
-def _argmax_clusterer(state: dict, x: torch.Tensor, batch: int, model: str, labels_path: str | None) -> tuple[np.ndarray, np.ndarray]:
+def _argmax_clusterer(
+    state: dict, x: torch.Tensor, batch: int, model: str, labels_path: str | None
+) -> tuple[np.ndarray, np.ndarray]:
     from .slcgan import load_clusterer
 
     C = load_clusterer(state, "cpu", model)
@@ -130,14 +133,18 @@ def _argmax_clusterer(state: dict, x: torch.Tensor, batch: int, model: str, labe
 
 
 @torch.no_grad()
-def _argmax_classifier(state: dict, x: torch.Tensor, batch: int, model: str, labels_path: str | None) -> tuple[np.ndarray, np.ndarray]:
+def _argmax_classifier(
+    state: dict, x: torch.Tensor, batch: int, model: str, labels_path: str | None
+) -> tuple[np.ndarray, np.ndarray]:
     D = load_networks(state, "cpu")[1].eval()
     probs = torch.cat([D.cls(D.features(x[i : i + batch])).softmax(1) for i in range(0, len(x), batch)])
     score, labels = probs.max(1)
     return labels.numpy().astype(np.int64), score.numpy()
 
 
-def _nearest_centroid(state: dict, x: torch.Tensor, batch: int, model: str, labels_path: str) -> tuple[np.ndarray, np.ndarray]:
+def _nearest_centroid(
+    state: dict, x: torch.Tensor, batch: int, model: str, labels_path: str
+) -> tuple[np.ndarray, np.ndarray]:
     rnd = read_labels(labels_path)
     if rnd.centroids.shape[1] == 0:
         raise ArtifactError(f"{labels_path}: has no centroids (labels not made by clustering); give a clustered round")
@@ -145,8 +152,10 @@ def _nearest_centroid(state: dict, x: torch.Tensor, batch: int, model: str, labe
     net = method.feature_network(state, torch.device("cpu"), model)[0]  # the features its clusters were made in
     feats = np.concatenate(list(feature_blocks(net, x, batch, torch.device("cpu"))))
     if feats.shape[1] != rnd.centroids.shape[1]:
-        raise ArtifactError(f"{labels_path}: centroids of dimension {rnd.centroids.shape[1]}, the model's features "
-                            f"have {feats.shape[1]}; give the labels.h5 of the model's round")
+        raise ArtifactError(
+            f"{labels_path}: centroids of dimension {rnd.centroids.shape[1]}, the model's features "
+            f"have {feats.shape[1]}; give the labels.h5 of the model's round"
+        )
     labels = nearest_centroid(feats, rnd.centroids)
     distance = np.linalg.norm(feats - rnd.centroids[labels], axis=1)
     return labels, distance

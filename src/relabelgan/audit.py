@@ -39,11 +39,15 @@ def _refuse_mixed_runs(rounds: list[LabelRound], paths: list[str]) -> None:
     for r, p in zip(rounds[1:], paths[1:]):
         for key in ("run", "seed"):
             if key in first.attrs and key in r.attrs and str(r.attrs[key]) != str(first.attrs[key]):
-                raise ArtifactError(f"{p}: {key} {r.attrs[key]!r}, but {paths[0]} has {first.attrs[key]!r}; "
-                                    "audit the labels files of one run and seed together")
+                raise ArtifactError(
+                    f"{p}: {key} {r.attrs[key]!r}, but {paths[0]} has {first.attrs[key]!r}; "
+                    "audit the labels files of one run and seed together"
+                )
         if len(r.labels) != len(first.labels):
-            raise ArtifactError(f"{p}: labels {len(r.labels)} samples, but {paths[0]} labels {len(first.labels)}; "
-                                "audit the labels files of one run and seed together")
+            raise ArtifactError(
+                f"{p}: labels {len(r.labels)} samples, but {paths[0]} labels {len(first.labels)}; "
+                "audit the labels files of one run and seed together"
+            )
 
 
 def _aligned(a: LabelRound, b: LabelRound) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -66,8 +70,15 @@ def sample_history(rounds: list[LabelRound], sample: int) -> pd.DataFrame:
         if len(hit) == 0:
             raise ArtifactError(f"{r.attrs.get('path')}: sample {sample} is not labelled in round {r.attrs['round']}")
         c = int(r.labels[hit[0]])
-        rows.append({"round": int(r.attrs["round"]), "sample": sample, "label": c,
-                     "cluster_size": int(r.sizes[c]), "parent": int(r.parent[c])})
+        rows.append(
+            {
+                "round": int(r.attrs["round"]),
+                "sample": sample,
+                "label": c,
+                "cluster_size": int(r.sizes[c]),
+                "parent": int(r.parent[c]),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -75,8 +86,15 @@ def moved_samples(a: LabelRound, b: LabelRound) -> pd.DataFrame:
     """Samples whose class differs between rounds a and b: (round_from, round_to, sample, from, to)."""
     ids, la, lb = _aligned(a, b)
     moved = la != lb
-    return pd.DataFrame({"round_from": int(a.attrs["round"]), "round_to": int(b.attrs["round"]),
-                         "sample": ids[moved], "from": la[moved], "to": lb[moved]})
+    return pd.DataFrame(
+        {
+            "round_from": int(a.attrs["round"]),
+            "round_to": int(b.attrs["round"]),
+            "sample": ids[moved],
+            "from": la[moved],
+            "to": lb[moved],
+        }
+    )
 
 
 def split_merge_events(a: LabelRound, b: LabelRound, min_share: float = 0.2) -> pd.DataFrame:
@@ -90,15 +108,31 @@ def split_merge_events(a: LabelRound, b: LabelRound, min_share: float = 0.2) -> 
         declared = set(np.flatnonzero(b.parent == i).tolist())
         if len(children | declared) >= 2:
             evidence = "parent" if len(declared) >= 2 else "overlap"
-            rows.append({"round_from": int(a.attrs["round"]), "round_to": int(b.attrs["round"]), "event": "split",
-                         "cluster": i, "into_or_from": " ".join(map(str, sorted(children | declared))),
-                         "evidence": evidence, "members": int(m[i].sum())})
+            rows.append(
+                {
+                    "round_from": int(a.attrs["round"]),
+                    "round_to": int(b.attrs["round"]),
+                    "event": "split",
+                    "cluster": i,
+                    "into_or_from": " ".join(map(str, sorted(children | declared))),
+                    "evidence": evidence,
+                    "members": int(m[i].sum()),
+                }
+            )
     for j in range(b.k):
         sources = np.flatnonzero(in_share[:, j] >= min_share)
         if len(sources) >= 2:
-            rows.append({"round_from": int(a.attrs["round"]), "round_to": int(b.attrs["round"]), "event": "merge",
-                         "cluster": j, "into_or_from": " ".join(map(str, sources.tolist())),
-                         "evidence": "overlap", "members": int(m[:, j].sum())})
+            rows.append(
+                {
+                    "round_from": int(a.attrs["round"]),
+                    "round_to": int(b.attrs["round"]),
+                    "event": "merge",
+                    "cluster": j,
+                    "into_or_from": " ".join(map(str, sources.tolist())),
+                    "evidence": "overlap",
+                    "members": int(m[:, j].sum()),
+                }
+            )
     cols = ["round_from", "round_to", "event", "cluster", "into_or_from", "evidence", "members"]
     return pd.DataFrame(rows, columns=cols)
 
@@ -109,8 +143,15 @@ def transitions_table(rounds: list[LabelRound]) -> pd.DataFrame:
     for a, b in zip(rounds, rounds[1:]):
         m = transition_matrix(a, b)
         for i, j in zip(*np.nonzero(m)):
-            rows.append({"round_from": int(a.attrs["round"]), "round_to": int(b.attrs["round"]),
-                         "from": int(i), "to": int(j), "count": int(m[i, j])})
+            rows.append(
+                {
+                    "round_from": int(a.attrs["round"]),
+                    "round_to": int(b.attrs["round"]),
+                    "from": int(i),
+                    "to": int(j),
+                    "count": int(m[i, j]),
+                }
+            )
     return pd.DataFrame(rows, columns=["round_from", "round_to", "from", "to", "count"])
 
 
@@ -138,8 +179,10 @@ def summary(rounds: list[LabelRound], min_share: float = 0.2) -> str:
         moved = moved_samples(a, b)
         events = split_merge_events(a, b, min_share)
         n = len(_aligned(a, b)[0])
-        lines.append(f"round {a.attrs['round']} -> {b.attrs['round']}: {len(moved)} of {n} samples moved "
-                     f"({100.0 * len(moved) / max(n, 1):.1f}%), k {a.k} -> {b.k}")
+        lines.append(
+            f"round {a.attrs['round']} -> {b.attrs['round']}: {len(moved)} of {n} samples moved "
+            f"({100.0 * len(moved) / max(n, 1):.1f}%), k {a.k} -> {b.k}"
+        )
         for ev in events.itertuples():
             verb = "split into" if ev.event == "split" else "merged from"
             lines.append(f"  class {ev.cluster} {verb} {ev.into_or_from} ({ev.evidence})")

@@ -91,8 +91,10 @@ def cmd_relabel(a: argparse.Namespace) -> None:
     result = relabel(spec, a.round, a.out, a.features, a.previous)
     if a.metrics:
         write_label_quality(spec, a.round, a.features, result, a.metrics)
-    print(f"round {a.round} ({get_method(spec['method']).label_source(spec, a.round)}): "
-          f"k={result.k} sizes={result.sizes.tolist()}")
+    print(
+        f"round {a.round} ({get_method(spec['method']).label_source(spec, a.round)}): "
+        f"k={result.k} sizes={result.sizes.tolist()}"
+    )
 
 
 def cmd_evaluate(a: argparse.Namespace) -> None:
@@ -121,8 +123,17 @@ def cmd_train_evaluator(a: argparse.Namespace) -> None:
     missing = [key for key in ("epochs", "test_fraction", "seed", "batch_size", "lr") if key not in ev]
     if missing:
         raise ConfigError(f"--settings-json lacks {', '.join(missing)} (the resolved `evaluator` block of the config)")
-    acc = train_evaluator(_json_argument(a.dataset_json, "--dataset-json"), a.dataset, a.out, a.report, ev["epochs"],
-                          ev["test_fraction"], ev["seed"], ev["batch_size"], ev["lr"])
+    acc = train_evaluator(
+        _json_argument(a.dataset_json, "--dataset-json"),
+        a.dataset,
+        a.out,
+        a.report,
+        ev["epochs"],
+        ev["test_fraction"],
+        ev["seed"],
+        ev["batch_size"],
+        ev["lr"],
+    )
     print(f"evaluator of {a.dataset}: test accuracy {100 * acc:.2f}%")
 
 
@@ -137,8 +148,10 @@ def cmd_audit(a: argparse.Namespace) -> None:
     if a.moved is not None:
         by_round = {int(r.attrs["round"]): r for r in rounds}
         if a.moved not in by_round or a.moved + 1 not in by_round:
-            raise SystemExit(f"relabelgan audit: --moved {a.moved} needs rounds {a.moved} and {a.moved + 1}; "
-                             f"given rounds {sorted(by_round)}")
+            raise SystemExit(
+                f"relabelgan audit: --moved {a.moved} needs rounds {a.moved} and {a.moved + 1}; "
+                f"given rounds {sorted(by_round)}"
+            )
         print(moved_samples(by_round[a.moved], by_round[a.moved + 1]).to_string(index=False))
     if a.events:
         for x, y in zip(rounds, rounds[1:]):
@@ -248,7 +261,9 @@ def _round_step_arguments(parsers: dict[str, argparse.ArgumentParser]) -> None:
         parsers[name].add_argument("--metrics", help="also write the round's model metrics (tidy CSV) here")
         parsers[name].add_argument("--evaluator", help="evaluator.pt of the run's dataset (clf_* metrics)")
     parsers["extract"].add_argument("--model", required=True)
-    parsers["relabel"].add_argument("--features", required=True, help="features.h5 of this round (written by its phase)")
+    parsers["relabel"].add_argument(
+        "--features", required=True, help="features.h5 of this round (written by its phase)"
+    )
     parsers["relabel"].add_argument("--previous", help="labels.h5 of the previous round")
     parsers["relabel"].add_argument("--metrics", help="also write the labels' NMI/purity/accuracy (tidy CSV) here")
     parsers["evaluate"].add_argument("--model", required=True)
@@ -263,7 +278,9 @@ def _round_step_arguments(parsers: dict[str, argparse.ArgumentParser]) -> None:
 def _other_arguments(parsers: dict[str, argparse.ArgumentParser]) -> None:
     """Arguments of the evaluator, final-metric, report and user commands."""
     parsers["train-evaluator"].add_argument("--dataset", required=True, help="the dataset's name")
-    parsers["train-evaluator"].add_argument("--dataset-json", required=True, help="its resolved spec (config datasets.NAME)")
+    parsers["train-evaluator"].add_argument(
+        "--dataset-json", required=True, help="its resolved spec (config datasets.NAME)"
+    )
     parsers["train-evaluator"].add_argument(
         "--settings-json", required=True, help="resolved `evaluator` block: epochs, test_fraction, seed, batch_size, lr"
     )
@@ -273,8 +290,12 @@ def _other_arguments(parsers: dict[str, argparse.ArgumentParser]) -> None:
     parsers["audit"].add_argument("--sample", type=int, help="dataset index: its class in every round")
     parsers["audit"].add_argument("--moved", type=int, metavar="R", help="samples that moved between rounds R and R+1")
     parsers["audit"].add_argument("--events", action="store_true", help="classes that split or merged")
-    parsers["audit"].add_argument("--min-share", type=float, default=0.2,
-                                  help="share of a class that counts as a split/merge branch (default 0.2)")
+    parsers["audit"].add_argument(
+        "--min-share",
+        type=float,
+        default=0.2,
+        help="share of a class that counts as a split/merge branch (default 0.2)",
+    )
     parsers["audit"].add_argument("--out-dir", help="also write transitions.csv, moves.csv, events.csv here")
     parsers["lineage"].add_argument("--spec", required=True)
     parsers["lineage"].add_argument("--model", required=True, help="the final model.pt (real vs generated grid)")
@@ -313,8 +334,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"relabelgan {args.command}: error: {e}", file=sys.stderr)
         return 2
     except FileNotFoundError as e:  # an input path the command was given (metrics CSVs, label lists)
-        print(f"relabelgan {args.command}: error: {e.filename}: not found; check the path or build it with the workflow",
-              file=sys.stderr)
+        print(
+            f"relabelgan {args.command}: error: {e.filename}: not found; check the path or build it with the workflow",
+            file=sys.stderr,
+        )
         return 2
     return 0
 

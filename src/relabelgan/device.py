@@ -15,7 +15,9 @@ def pick_device(spec: dict) -> torch.device:
     if want == "cuda" and not torch.cuda.is_available():
         from .config import ConfigError
 
-        raise ConfigError(f"run {spec['name']}: device is 'cuda' but no CUDA device is available; set device: auto or cpu")
+        raise ConfigError(
+            f"run {spec['name']}: device is 'cuda' but no CUDA device is available; set device: auto or cpu"
+        )
     if want == "cpu" or not torch.cuda.is_available():
         return torch.device("cpu")
     return torch.device("cuda")

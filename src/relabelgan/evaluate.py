@@ -51,7 +51,12 @@ def _evaluator_metrics(evaluator_path: str, x, tag: str) -> dict[str, float]:
 
 
 def evaluate_round(
-    spec: dict, rnd: int, model: str, labels_path: str | None, out: str, evaluator_path: str | None = None,
+    spec: dict,
+    rnd: int,
+    model: str,
+    labels_path: str | None,
+    out: str,
+    evaluator_path: str | None = None,
     data: Dataset | None = None,
 ) -> dict[str, float]:
     """Compute every cheap model metric that applies to this run's dataset at round ``rnd`` and write ``out``.
@@ -70,7 +75,9 @@ def evaluate_round(
     stages = Stages(f"evaluate round {rnd}")  # one log line per stage: where a long evaluation is
     if data.means is not None or evaluator_path or data.is_image:
         G, state = _generator(model, device)
-        x, y_gen = generate(G, n, state["arch"]["z_dim"], class_weights(state), derive_seed(spec["seed"], "eval", rnd), device)
+        x, y_gen = generate(
+            G, n, state["arch"]["z_dim"], class_weights(state), derive_seed(spec["seed"], "eval", rnd), device
+        )
         stages.done(f"{n:,} samples generated")
         if data.means is not None:
             values.update(_mixture_metrics(spec, rnd, x, data, tag))

@@ -11,6 +11,7 @@ For Stacked MNIST the evaluator is an MNIST digit classifier applied to each of 
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,10 +36,14 @@ def build_classifier(data_shape: list[int], n_classes: int) -> nn.Module:
     else:
         c = data_shape[0]
         body = nn.Sequential(
-            nn.Conv2d(c, 32, 3, padding=1), nn.ReLU(),
-            nn.Conv2d(32, 64, 3, stride=2, padding=1), nn.ReLU(),
-            nn.Conv2d(64, FEATURE_DIM, 3, stride=2, padding=1), nn.ReLU(),
-            nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+            nn.Conv2d(c, 32, 3, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(32, 64, 3, stride=2, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(64, FEATURE_DIM, 3, stride=2, padding=1),
+            nn.ReLU(),
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),
         )
     return nn.Sequential(body, nn.Linear(FEATURE_DIM, n_classes))
 
@@ -50,8 +55,17 @@ def _training_set(dataset_spec: dict, name: str) -> Dataset:
     return load_dataset(dataset_spec, name)
 
 
-def train_evaluator(dataset_spec: dict, name: str, out: str, report: str, epochs: int, test_fraction: float,
-                    seed: int, batch_size: int = 128, lr: float = 1e-3) -> float:
+def train_evaluator(
+    dataset_spec: dict,
+    name: str,
+    out: str,
+    report: str,
+    epochs: int,
+    test_fraction: float,
+    seed: int,
+    batch_size: int = 128,
+    lr: float = 1e-3,
+) -> float:
     """Train the evaluator of one dataset, save it to ``out`` with its real-data statistics, return test accuracy."""
     data = _training_set(dataset_spec, name)
     if data.y is None:
@@ -61,23 +75,14 @@ def train_evaluator(dataset_spec: dict, name: str, out: str, report: str, epochs
     n_test = max(1, int(round(test_fraction * len(data))))
     test, train = perm[:n_test], perm[n_test:]
     model = build_classifier(list(data.x.shape[1:]), data.n_classes)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
     gen = torch.Generator().manual_seed(derive_seed(seed, "evaluator", name, "batches"))
-    x_train, y_train = data.x[train], data.y[train]
-    model.train()
-    for _ in range(epochs):
-        order = torch.randperm(len(train), generator=gen)
-        for i in range(0, len(order), batch_size):
-            idx = order[i : i + batch_size]
-            loss = nn.functional.cross_entropy(model(x_train[idx]), y_train[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+    _fit(model, data.x[train], data.y[train], epochs, batch_size, lr, gen)
     model.eval()
     with torch.no_grad():
         accuracy = float((_logits(model, data.x[test]).argmax(1) == data.y[test]).double().mean())
         real_features = _features(model, data.x).numpy()
     mu, sigma = feature_stats(real_features)
+    record = {"n_train": len(train), "n_test": len(test), "epochs": int(epochs), "seed": int(seed)}
     state = {
         "format": EVALUATOR_FORMAT,
         "dataset": name,
@@ -85,10 +90,7 @@ def train_evaluator(dataset_spec: dict, name: str, out: str, report: str, epochs
         "n_classes": int(data.n_classes),
         "state_dict": model.state_dict(),
         "test_accuracy": accuracy,
-        "n_train": len(train),
-        "n_test": len(test),
-        "epochs": int(epochs),
-        "seed": int(seed),
+        **record,
         # Real-data statistics are computed once here, so every round's evaluation reuses them.
         "real_mu": torch.from_numpy(mu),
         "real_sigma": torch.from_numpy(sigma),
@@ -96,15 +98,33 @@ def train_evaluator(dataset_spec: dict, name: str, out: str, report: str, epochs
     }
     with atomic_path(out) as tmp:
         torch.save(state, tmp)
-    import pandas as pd  # the report only: evaluator_metrics runs in every phase job, without pandas
-
-    frame = pd.DataFrame(
-        [{"dataset": name, "metric": "evaluator_test_accuracy", "value": accuracy, "n_train": len(train),
-          "n_test": len(test), "epochs": epochs, "seed": seed}]
-    )
-    with atomic_path(report) as tmp:
-        frame.to_csv(tmp, index=False)
+    _write_report(report, {"dataset": name, "metric": "evaluator_test_accuracy", "value": accuracy, **record})
     return accuracy
+
+
+def _fit(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, epochs: int, batch_size: int, lr: float, gen: torch.Generator
+) -> None:
+    """Adam on cross-entropy, ``epochs`` passes over (x, y) in seeded random order."""
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    model.train()
+    for _ in range(epochs):
+        order = torch.randperm(len(x), generator=gen)
+        for i in range(0, len(order), batch_size):
+            idx = order[i : i + batch_size]
+            loss = nn.functional.cross_entropy(model(x[idx]), y[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+
+
+def _write_report(path: str, row: dict) -> None:
+    """evaluator.csv: one row (dataset, metric, value and how it was measured)."""
+    with atomic_path(path) as tmp:
+        with open(tmp, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(row))
+            writer.writeheader()
+            writer.writerow(row)
 
 
 @torch.no_grad()
@@ -152,16 +172,27 @@ def load_evaluator(path: str) -> Evaluator:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
-        raise ArtifactError(f"{path}: evaluator not found; build it with the workflow (rule train_evaluator).") from None
+        raise ArtifactError(
+            f"{path}: evaluator not found; build it with the workflow (rule train_evaluator)."
+        ) from None
     except Exception as e:
-        raise ArtifactError(f"{path}: cannot load evaluator ({type(e).__name__}: {e}); delete it and rerun train_evaluator.") from e
+        raise ArtifactError(
+            f"{path}: cannot load evaluator ({type(e).__name__}: {e}); delete it and rerun train_evaluator."
+        ) from e
     if not isinstance(state, dict) or state.get("format") != EVALUATOR_FORMAT:
         raise ArtifactError(f"{path}: not a {EVALUATOR_FORMAT} file")
     model = build_classifier(state["data_shape"], state["n_classes"])
     model.load_state_dict(state["state_dict"])
     model.eval()
-    return Evaluator(model, state["data_shape"], state["n_classes"], state["test_accuracy"],
-                     state["real_mu"].numpy(), state["real_sigma"].numpy(), state["real_class_freq"].numpy())
+    return Evaluator(
+        model,
+        state["data_shape"],
+        state["n_classes"],
+        state["test_accuracy"],
+        state["real_mu"].numpy(),
+        state["real_sigma"].numpy(),
+        state["real_class_freq"].numpy(),
+    )
 
 
 def class_histogram_metrics(pred: np.ndarray, n_classes: int, reference: np.ndarray | None = None) -> dict[str, float]:

@@ -61,8 +61,13 @@ def extract_features(spec: dict, rnd: int, model: str, out: str, data: Dataset |
     dim = int(net.features(to_layout(data.x[:1].to(device), plan)).shape[1])
     write_features(
         out,
-        track_rows(feature_blocks(net, data.x, spec["extract_batch"], device, plan), f"extract round {rnd}", len(data),
-                   spec["progress_every"], unit="samples"),
+        track_rows(
+            feature_blocks(net, data.x, spec["extract_batch"], device, plan),
+            f"extract round {rnd}",
+            len(data),
+            spec["progress_every"],
+            unit="samples",
+        ),
         n=len(data),
         dim=dim,
         sample_index=np.arange(len(data)),

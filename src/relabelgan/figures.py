@@ -19,8 +19,16 @@ def metrics_over_rounds(metrics_csv: str, dataset: str, out: str) -> None:
         raise ValueError(f"{metrics_csv}: no metrics for dataset {dataset!r}")
     sns.set_theme(style="whitegrid", context="paper")
     grid = sns.relplot(
-        data=frame, x="round", y="value", hue="run", col="metric", kind="line", marker="o",
-        col_wrap=min(4, frame["metric"].nunique()), height=2.6, facet_kws={"sharey": False},
+        data=frame,
+        x="round",
+        y="value",
+        hue="run",
+        col="metric",
+        kind="line",
+        marker="o",
+        col_wrap=min(4, frame["metric"].nunique()),
+        height=2.6,
+        facet_kws={"sharey": False},
     )
     grid.figure.suptitle(f"{dataset}: metrics over rounds", y=1.03)
     save_png(grid.figure, out)

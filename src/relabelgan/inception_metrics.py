@@ -44,7 +44,9 @@ class _Uint8Images(torch.utils.data.Dataset):
         return self.x[i].contiguous()
 
 
-def inception_metrics(generated: torch.Tensor, real: torch.Tensor, seed: int, cuda: bool) -> tuple[dict[str, float], str]:
+def inception_metrics(
+    generated: torch.Tensor, real: torch.Tensor, seed: int, cuda: bool
+) -> tuple[dict[str, float], str]:
     """(metrics, message): ``fid`` (against ``real``) and ``is`` of ``generated``; empty with a reason when skipped."""
     path = weights_path()
     if not path.exists():
@@ -57,8 +59,15 @@ def inception_metrics(generated: torch.Tensor, real: torch.Tensor, seed: int, cu
     import torch_fidelity
 
     result = torch_fidelity.calculate_metrics(
-        input1=_Uint8Images(generated), input2=_Uint8Images(real), fid=True, isc=True, cuda=cuda,
-        feature_extractor_weights_path=str(path), cache=False, verbose=False, rng_seed=int(seed % 2**31),
+        input1=_Uint8Images(generated),
+        input2=_Uint8Images(real),
+        fid=True,
+        isc=True,
+        cuda=cuda,
+        feature_extractor_weights_path=str(path),
+        cache=False,
+        verbose=False,
+        rng_seed=int(seed % 2**31),
     )
     metrics = {"fid": float(result["frechet_inception_distance"]), "is": float(result["inception_score_mean"])}
     return metrics, f"FID/IS computed with torch-fidelity's Inception ({path})"

@@ -23,7 +23,11 @@ def init_model(spec: dict, out: str) -> None:
     G, D = build_networks(arch)
     # An objective that trains networks of its own (slcgan's C) initialises them here, on their own seed.
     loss = method.make_loss(spec)
-    extra = {"extra": loss.init_extra(arch, derive_seed(spec["seed"], "init", "extra"))} if isinstance(loss, OwnsNetworks) else {}
+    extra = (
+        {"extra": loss.init_extra(arch, derive_seed(spec["seed"], "init", "extra"))}
+        if isinstance(loss, OwnsNetworks)
+        else {}
+    )
     save_checkpoint(
         out,
         {

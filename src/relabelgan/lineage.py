@@ -72,9 +72,7 @@ def transitions_figure(rounds: list[LabelRound], out: str) -> None:
     plt = pyplot()
     pairs = list(zip(rounds, rounds[1:])) or [(rounds[0], rounds[0])]
     # Constrained layout keeps each panel's y label clear of its left neighbour.
-    fig, axes = plt.subplots(
-        1, len(pairs), figsize=(3.6 * len(pairs) + 0.8, 3.6), squeeze=False, layout="constrained"
-    )
+    fig, axes = plt.subplots(1, len(pairs), figsize=(3.6 * len(pairs) + 0.8, 3.6), squeeze=False, layout="constrained")
     for ax, (a, b) in zip(axes[0], pairs):
         m = transition_matrix(a, b).astype(float)
         share = m / np.maximum(m.sum(1, keepdims=True), 1)
@@ -113,13 +111,22 @@ def split_tree_figure(rounds: list[LabelRound], out: str) -> None:
         for j, p in enumerate(parent):
             if 0 <= p < rounds[x - 1].k:
                 split = children[p] >= 2
-                ax.plot([x - 1, x], [ys[x - 1][p], ys[x][j]], color="tab:red" if split else "0.7",
-                        lw=1.2 if split else 0.6, zorder=1)
+                ax.plot(
+                    [x - 1, x],
+                    [ys[x - 1][p], ys[x][j]],
+                    color="tab:red" if split else "0.7",
+                    lw=1.2 if split else 0.6,
+                    zorder=1,
+                )
     for x, r in enumerate(rounds):
         ax.scatter(np.full(r.k, x), ys[x], s=12, c=[_colour(c) for c in range(r.k)], zorder=2)
     ax.set_xticks(range(len(rounds)), [f"round {r.attrs['round']}" for r in rounds])
     ax.set_yticks([])
-    title = f"class tree from parent ids: {n_splits} split(s)" if n_splits else "class tree: no class split (each class has one child)"
+    title = (
+        f"class tree from parent ids: {n_splits} split(s)"
+        if n_splits
+        else "class tree: no class split (each class has one child)"
+    )
     ax.set_title(title, fontsize=10)
     save_png(fig, out)
 

@@ -19,10 +19,18 @@ Stats = dict[str, float | torch.Tensor]
 
 class GANLoss(Protocol):
     def d_loss(
-        self, G: Generator, D: Discriminator, real: torch.Tensor, y_real: torch.Tensor, z: torch.Tensor, y_fake: torch.Tensor
+        self,
+        G: Generator,
+        D: Discriminator,
+        real: torch.Tensor,
+        y_real: torch.Tensor,
+        z: torch.Tensor,
+        y_fake: torch.Tensor,
     ) -> tuple[torch.Tensor, Stats]: ...
 
-    def g_loss(self, G: Generator, D: Discriminator, z: torch.Tensor, y_fake: torch.Tensor) -> tuple[torch.Tensor, Stats]: ...
+    def g_loss(
+        self, G: Generator, D: Discriminator, z: torch.Tensor, y_fake: torch.Tensor
+    ) -> tuple[torch.Tensor, Stats]: ...
 
 
 @runtime_checkable
@@ -66,8 +74,9 @@ class _AuxiliaryClassifier:
     ac_weight_g: float
     d_classifies_fakes: bool
 
-    def _d_ac(self, loss: torch.Tensor, out_real, y_real: torch.Tensor, out_fake, y_fake: torch.Tensor,
-              stats: dict) -> torch.Tensor:
+    def _d_ac(
+        self, loss: torch.Tensor, out_real, y_real: torch.Tensor, out_fake, y_fake: torch.Tensor, stats: dict
+    ) -> torch.Tensor:
         if out_real.cls is None:
             return loss
         ac = F.cross_entropy(out_real.cls, y_real)  # raw logits: no softmax before cross-entropy
@@ -124,8 +133,13 @@ class WGANGPLoss(_AuxiliaryClassifier):
     real) and 0.1 (generator).
     """
 
-    def __init__(self, gp_lambda: float = 10.0, ac_weight_d: float = 1.0, ac_weight_g: float = 0.1,
-                 d_classifies_fakes: bool = False) -> None:
+    def __init__(
+        self,
+        gp_lambda: float = 10.0,
+        ac_weight_d: float = 1.0,
+        ac_weight_g: float = 0.1,
+        d_classifies_fakes: bool = False,
+    ) -> None:
         self.gp_lambda = gp_lambda
         self.ac_weight_d = ac_weight_d
         self.ac_weight_g = ac_weight_g

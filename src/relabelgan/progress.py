@@ -71,7 +71,9 @@ class Progress:
         return line + (f" | {format_stats(stats)}" if stats is not None else "")
 
 
-def track_rows(blocks: Iterable[np.ndarray], what: str, total: int, every_s: float, unit: str = "rows") -> Iterator[np.ndarray]:
+def track_rows(
+    blocks: Iterable[np.ndarray], what: str, total: int, every_s: float, unit: str = "rows"
+) -> Iterator[np.ndarray]:
     """Pass blocks of rows through unchanged, reporting how many of ``total`` rows have gone by."""
     with Progress(what, total, every_s=every_s, unit=unit) as progress:
         done = 0

@@ -21,7 +21,9 @@ def class_weights(state: dict) -> torch.Tensor:
 
 
 @torch.no_grad()
-def forward(G: Generator, z: torch.Tensor, y: torch.Tensor, device: torch.device | str = "cpu", batch: int = 10000) -> torch.Tensor:
+def forward(
+    G: Generator, z: torch.Tensor, y: torch.Tensor, device: torch.device | str = "cpu", batch: int = 10000
+) -> torch.Tensor:
     """G(z, y) in eval mode (BatchNorm running statistics), batched, on the CPU; G's mode is restored."""
     was_training = G.training
     G.eval()

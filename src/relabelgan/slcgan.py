@@ -126,7 +126,7 @@ def augment(x: torch.Tensor, gen: torch.Generator, cfg: dict) -> torch.Tensor:
         mean = img.mean(dim=(1, 2, 3), keepdim=True)
         img = ((img - mean) * factors[1] + mean).clamp(0, 1)
         if c == 3:
-            gray = (0.299 * img[:, 0:1] + 0.587 * img[:, 1:2] + 0.114 * img[:, 2:3])
+            gray = 0.299 * img[:, 0:1] + 0.587 * img[:, 1:2] + 0.114 * img[:, 2:3]
             img = ((img - gray) * factors[2] + gray).clamp(0, 1)
         x = img * 2 - 1
     return x
@@ -183,7 +183,9 @@ class SlcGANLoss:
         """(optimizer, base learning rate) pairs the loop decays with G's and D's."""
         return [(self.opt_C, self.lr_c)]
 
-    def extra_loss(self, G: Generator, D: Discriminator, real: torch.Tensor, gen: torch.Generator) -> tuple[torch.Tensor, Stats]:
+    def extra_loss(
+        self, G: Generator, D: Discriminator, real: torch.Tensor, gen: torch.Generator
+    ) -> tuple[torch.Tensor, Stats]:
         """C's loss on a real batch (Algorithm 1, lines 22-28); D is frozen, so only C gets gradients."""
         logits = self.C(real)
         logits_aug = self.C(augment(real, gen, self.augmentation))
@@ -195,7 +197,12 @@ class SlcGANLoss:
         loss = self.adv_weight * adv + self.aug_weight * aug + self.balance_weight * balance
         # Stats stay tensors: the loop reads them only when it logs, saving a device sync per step.
         used = torch.bincount(logits.detach().argmax(1), minlength=self.C.n_classes).gt(0).sum()
-        stats = {"c_adv": adv.detach(), "c_aug": aug.detach(), "c_balance": balance.detach(), "c_clusters_in_batch": used}
+        stats = {
+            "c_adv": adv.detach(),
+            "c_aug": aug.detach(),
+            "c_balance": balance.detach(),
+            "c_clusters_in_batch": used,
+        }
         return loss, stats
 
     # -- GAN losses

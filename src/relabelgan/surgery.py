@@ -45,8 +45,10 @@ def _grow_adam(opt_state: dict | None, names: list[str], sources: dict[str, list
     state = {}
     for idx, entry in opt_state["state"].items():
         name = names[int(idx)]
-        state[idx] = {key: (value[sources[name]].clone() if name in sources and value.dim() > 0 else value)
-                      for key, value in entry.items()}
+        state[idx] = {
+            key: (value[sources[name]].clone() if name in sources and value.dim() > 0 else value)
+            for key, value in entry.items()
+        }
     return {"state": state, "param_groups": opt_state["param_groups"]}
 
 
@@ -58,7 +60,9 @@ def grow_checkpoint(state: dict[str, Any], labels: LabelRound) -> dict[str, Any]
     """
     arch = state["arch"]
     if "class_tree" not in arch:
-        raise ArtifactError("the checkpoint has no class tree (arch['class_tree']); it was not made by method 'splitting'")
+        raise ArtifactError(
+            "the checkpoint has no class tree (arch['class_tree']); it was not made by method 'splitting'"
+        )
     old_tree = ClassTree.from_record(arch["class_tree"])
     try:
         new_tree = old_tree.split(labels.parent)

@@ -56,8 +56,12 @@ def markdown_table(summary: pd.DataFrame, title: str, notes: list[str] = ()) -> 
     metrics = sorted(summary["metric"].unique())
     runs = summary[["run", "method"]].drop_duplicates().sort_values("run")
     cells = {(r.run, r.metric): format_mean_se(r.mean, r.se) for r in summary.itertuples()}
-    lines = [f"### {title}", "", "| run | method | " + " | ".join(metrics) + " |",
-             "| --- | --- |" + " --- |" * len(metrics)]
+    lines = [
+        f"### {title}",
+        "",
+        "| run | method | " + " | ".join(metrics) + " |",
+        "| --- | --- |" + " --- |" * len(metrics),
+    ]
     for r in runs.itertuples():
         lines.append(f"| {r.run} | {r.method} | " + " | ".join(cells.get((r.run, m), "") for m in metrics) + " |")
     n = summary.loc[summary["n"] > 0, "n"]
@@ -68,8 +72,9 @@ def markdown_table(summary: pd.DataFrame, title: str, notes: list[str] = ()) -> 
     return "\n".join(lines) + "\n"
 
 
-def comparison(metrics_csv: str, dataset: str, out_csv: str, out_md: str, out_png: str,
-               evaluator_csv: str | None = None) -> pd.DataFrame:
+def comparison(
+    metrics_csv: str, dataset: str, out_csv: str, out_md: str, out_png: str, evaluator_csv: str | None = None
+) -> pd.DataFrame:
     """Write one dataset's comparison table (CSV, Markdown) and plot; return the summary."""
     frame = pd.read_csv(metrics_csv)
     frame = frame[frame["dataset"] == dataset]
@@ -82,7 +87,9 @@ def comparison(metrics_csv: str, dataset: str, out_csv: str, out_md: str, out_pn
     if evaluator_csv:
         acc = pd.read_csv(evaluator_csv)
         value = float(acc.loc[acc["metric"] == "evaluator_test_accuracy", "value"].iloc[0])
-        notes.append(f"clf_* metrics use an evaluator classifier with test accuracy {100 * value:.1f}% on held-out {dataset}.")
+        notes.append(
+            f"clf_* metrics use an evaluator classifier with test accuracy {100 * value:.1f}% on held-out {dataset}."
+        )
     with atomic_path(out_md) as tmp:
         tmp.write_text(markdown_table(summary, f"{dataset}: comparison", notes))
     _plot(final_round(frame), dataset, out_png)
@@ -97,8 +104,19 @@ def _plot(frame: pd.DataFrame, dataset: str, out: str) -> None:
     sns.set_theme(style="whitegrid", context="paper")
     runs = sorted(frame["run"].unique())
     grid = sns.catplot(
-        data=frame, x="run", y="value", col="metric", kind="bar", errorbar="se", hue="run", legend=False,
-        order=runs, hue_order=runs, col_wrap=min(4, frame["metric"].nunique()), height=2.6, sharey=False,
+        data=frame,
+        x="run",
+        y="value",
+        col="metric",
+        kind="bar",
+        errorbar="se",
+        hue="run",
+        legend=False,
+        order=runs,
+        hue_order=runs,
+        col_wrap=min(4, frame["metric"].nunique()),
+        height=2.6,
+        sharey=False,
     )
     # Name the runs explicitly: FacetGrid.set_xticklabels() before drawing reads empty tick texts
     # and left every panel without run names.

@@ -18,8 +18,15 @@ COLUMNS = ["run", "dataset", "method", "seed", "round", "metric", "value"]
 
 
 def _row(spec: dict, rnd: int, metric: str, value: float) -> dict:
-    return {"run": spec["name"], "dataset": spec["dataset"], "method": spec["method"], "seed": spec["seed"],
-            "round": rnd, "metric": metric, "value": value}
+    return {
+        "run": spec["name"],
+        "dataset": spec["dataset"],
+        "method": spec["method"],
+        "seed": spec["seed"],
+        "round": rnd,
+        "metric": metric,
+        "value": value,
+    }
 
 
 def write_metric_rows(spec: dict, rnd: int, values: dict[str, float], out: str) -> None:

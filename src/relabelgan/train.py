@@ -207,8 +207,10 @@ class Phase:
         }
 
     def save_resume(self, phase_iter: int) -> None:
-        save_checkpoint(self.resume_path, {**self.snapshot(phase_iter), "phase_iter": phase_iter,
-                                           "inputs": self.inputs, "log": self.log_rows})
+        save_checkpoint(
+            self.resume_path,
+            {**self.snapshot(phase_iter), "phase_iter": phase_iter, "inputs": self.inputs, "log": self.log_rows},
+        )
 
 
 def _resume_point(resume_path: Path, inputs: dict, rnd: int, start: dict) -> tuple[dict, int, list[dict]]:
@@ -220,6 +222,26 @@ def _resume_point(resume_path: Path, inputs: dict, rnd: int, start: dict) -> tup
             return snap, int(snap["phase_iter"]), list(snap["log"])
         print(f"ignoring {resume_path}: it was made from other inputs", flush=True)
     return start, 0, []
+
+
+def _optimizers(spec: dict, state: dict, G: Generator, D: Discriminator) -> tuple[torch.optim.Adam, torch.optim.Adam]:
+    """Adam for G and D, with the checkpoint's moments when it has them."""
+    opt_G = torch.optim.Adam(G.parameters(), lr=spec["lr_g"], betas=tuple(spec["betas"]))
+    opt_D = torch.optim.Adam(D.parameters(), lr=spec["lr_d"], betas=tuple(spec["betas"]))
+    if state.get("opt_G") is not None:
+        opt_G.load_state_dict(state["opt_G"])
+        opt_D.load_state_dict(state["opt_D"])
+    return opt_G, opt_D
+
+
+def _phase_generator(spec: dict, rnd: int, device: torch.device, snapshot: dict | None) -> torch.Generator:
+    """The phase's seeded sampling generator (and torch's global seed); a resume snapshot's state when resuming."""
+    gen = torch.Generator(device=device)
+    gen.manual_seed(derive_seed(spec["seed"], "train", rnd))
+    torch.manual_seed(derive_seed(spec["seed"], "train-global", rnd))
+    if snapshot is not None and "rng" in snapshot:
+        _set_rng_state(gen, snapshot["rng"])
+    return gen
 
 
 def setup_phase(spec: dict, rnd: int, model_in: str, labels_path: str, model_out: str) -> Phase:
@@ -239,17 +261,8 @@ def setup_phase(spec: dict, rnd: int, model_in: str, labels_path: str, model_out
     G, D = load_networks(state, device)
     plan = accel_plan(device, tuple(data.x.shape[1:]), len(data), precision=spec["precision"])
     prepare_modules(plan, G, D)
-    opt_G = torch.optim.Adam(G.parameters(), lr=spec["lr_g"], betas=tuple(spec["betas"]))
-    opt_D = torch.optim.Adam(D.parameters(), lr=spec["lr_d"], betas=tuple(spec["betas"]))
-    if state.get("opt_G") is not None:
-        opt_G.load_state_dict(state["opt_G"])
-        opt_D.load_state_dict(state["opt_D"])
-
-    gen = torch.Generator(device=device)
-    gen.manual_seed(derive_seed(spec["seed"], "train", rnd))
-    torch.manual_seed(derive_seed(spec["seed"], "train-global", rnd))
-    if "rng" in state and done > 0:
-        _set_rng_state(gen, state["rng"])
+    opt_G, opt_D = _optimizers(spec, state, G, D)
+    gen = _phase_generator(spec, rnd, device, state if done > 0 else None)
 
     loss = method.make_loss(spec)
     # An objective may own networks beside G and D (slcgan's C); they live in the checkpoint's 'extra'.
@@ -257,15 +270,31 @@ def setup_phase(spec: dict, rnd: int, model_in: str, labels_path: str, model_out
     if owned:
         owned.load_extra(state.get("extra"), device, str(resume_path if done else model_in))
     return Phase(
-        spec=spec, rnd=rnd, device=device, plan=plan, data=data, labels=labels, state=state,
-        first_iter=int(start["iteration"]), G=G, D=D, opt_G=opt_G, opt_D=opt_D, loss=loss, owned=owned, gen=gen,
+        spec=spec,
+        rnd=rnd,
+        device=device,
+        plan=plan,
+        data=data,
+        labels=labels,
+        state=state,
+        first_iter=int(start["iteration"]),
+        G=G,
+        D=D,
+        opt_G=opt_G,
+        opt_D=opt_D,
+        loss=loss,
+        owned=owned,
+        gen=gen,
         # on the device when it fits (always on CPU), else pinned host memory
         x_all=BatchSource(data.x, plan),
         y_all=torch.from_numpy(labels.labels).to(device),
         idx_all=torch.from_numpy(labels.sample_index).to(device),
         uniform_fakes=method.fake_classes(spec) == "uniform",
         labels_per_batch=method.draws_batch_labels(spec),
-        inputs=inputs, resume_path=resume_path, done=done, log_rows=log_rows,
+        inputs=inputs,
+        resume_path=resume_path,
+        done=done,
+        log_rows=log_rows,
     )
 
 
@@ -344,8 +373,15 @@ def run_loop(p: Phase) -> None:
             progress.update(it + 1, p.log_rows[-1] if p.log_rows else {})
 
 
-def finish_phase(p: Phase, model_in: str, labels_path: str, model_out: str, log_path: str, samples_path: str,
-                 round_outputs: RoundOutputs | None) -> None:
+def finish_phase(
+    p: Phase,
+    model_in: str,
+    labels_path: str,
+    model_out: str,
+    log_path: str,
+    samples_path: str,
+    round_outputs: RoundOutputs | None,
+) -> None:
     """Write model r (with provenance), the log, the sample figure and the round's outputs; drop the snapshot."""
     final = p.snapshot(p.spec["iters_per_phase"])
     final["provenance"] = {
@@ -360,8 +396,13 @@ def finish_phase(p: Phase, model_in: str, labels_path: str, model_out: str, log_
     _write_log(log_path, p.log_rows)
     p.G.eval()
     save_sample_figure(
-        p.G, p.data, p.fake_weights.to(torch.float64), p.spec["z_dim"], samples_path,
-        seed=derive_seed(p.spec["seed"], "samples", p.rnd), device=p.device,
+        p.G,
+        p.data,
+        p.fake_weights.to(torch.float64),
+        p.spec["z_dim"],
+        samples_path,
+        seed=derive_seed(p.spec["seed"], "samples", p.rnd),
+        device=p.device,
     )
     if round_outputs:
         write_round_outputs(p.spec, p.rnd, model_out, labels_path, round_outputs, p.data)

@@ -19,8 +19,14 @@ from .uncond import Unconditional
 METHODS: dict[str, Method] = {
     m.name: m
     for m in (
-        Unconditional(), ACGAN(), ConditionalGAN(), RandomLabels(), SelfConditioned(), PixelKMeans(),
-        ClassSplitting(), SelfLabeled(),
+        Unconditional(),
+        ACGAN(),
+        ConditionalGAN(),
+        RandomLabels(),
+        SelfConditioned(),
+        PixelKMeans(),
+        ClassSplitting(),
+        SelfLabeled(),
     )
 }
 

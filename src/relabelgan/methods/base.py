@@ -81,7 +81,9 @@ class Method:
         """The round whose labels.h5 holds at round ``rnd`` (the workflow's label files)."""
         return rnd if self.relabels else 0
 
-    def make_labels(self, spec: dict, rnd: int, round_features: RoundFeatures, previous: LabelRound | None) -> LabelRound:
+    def make_labels(
+        self, spec: dict, rnd: int, round_features: RoundFeatures, previous: LabelRound | None
+    ) -> LabelRound:
         """Round ``rnd``'s labels from its features.h5 and the previous round's labels."""
         if rnd == 0:
             return self.first_labels(spec, round_features)
@@ -161,8 +163,11 @@ def check_cluster_count(name: str, run: dict, n_samples: int | None, source: str
     k = run["k"]
     subset = run["kmeans"]["subset"]
     if kmeans_subset and k > subset:
-        raise ConfigError(f"{source}: runs.{name}.k is {k}, more than kmeans.subset ({subset}) k-means fits on; "
-                          "lower k or raise kmeans.subset")
+        raise ConfigError(
+            f"{source}: runs.{name}.k is {k}, more than kmeans.subset ({subset}) k-means fits on; "
+            "lower k or raise kmeans.subset"
+        )
     if n_samples is not None and k > n_samples:
-        raise ConfigError(f"{source}: runs.{name}.k is {k}, more than the {n_samples} samples of dataset "
-                          f"{run['dataset']!r}; lower k")
+        raise ConfigError(
+            f"{source}: runs.{name}.k is {k}, more than the {n_samples} samples of dataset {run['dataset']!r}; lower k"
+        )

@@ -29,13 +29,20 @@ class SelfConditioned(Method):
     def label_source(self, spec: dict, rnd: int) -> str:
         return "features"
 
-    def make_labels(self, spec: dict, rnd: int, round_features: RoundFeatures, previous: LabelRound | None) -> LabelRound:
+    def make_labels(
+        self, spec: dict, rnd: int, round_features: RoundFeatures, previous: LabelRound | None
+    ) -> LabelRound:
         from ..kmeans import cluster_round
 
         k = int(spec["k"])
         labels, centroids, attrs = cluster_round(
-            round_features.features, k, derive_seed(spec["seed"], "relabel", rnd), spec["kmeans"], previous,
-            spec["init"], spec["match"],
+            round_features.features,
+            k,
+            derive_seed(spec["seed"], "relabel", rnd),
+            spec["kmeans"],
+            previous,
+            spec["init"],
+            spec["match"],
         )
         parent = class_parents(previous, labels, k) if previous is not None else np.full(k, -1)
         return LabelRound(labels, parent, centroids, round_features.sample_index, attrs)

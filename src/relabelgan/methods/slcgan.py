@@ -37,13 +37,17 @@ class SelfLabeled(Method):
     def label_source(self, spec: dict, rnd: int) -> str:
         return "clusterer"
 
-    def make_labels(self, spec: dict, rnd: int, round_features: RoundFeatures, previous: LabelRound | None) -> LabelRound:
+    def make_labels(
+        self, spec: dict, rnd: int, round_features: RoundFeatures, previous: LabelRound | None
+    ) -> LabelRound:
         from ..kmeans import cluster_means
 
         labels = round_features.column("assigned")
         if labels is None or "clusterer_classes" not in round_features.attrs:
-            raise ArtifactError(f"{round_features.path}: has no column 'assigned' (argmax C(x)); it was not made "
-                                "for slcgan, rerun the phase")
+            raise ArtifactError(
+                f"{round_features.path}: has no column 'assigned' (argmax C(x)); it was not made "
+                "for slcgan, rerun the phase"
+            )
         k = int(round_features.attrs["clusterer_classes"])
         parent = class_parents(previous, labels, k) if previous is not None else np.full(k, -1)
         attrs = {"labels_from": "argmax C(x)", "source_model": round_features.attrs.get("model", "")}  # C's checkpoint

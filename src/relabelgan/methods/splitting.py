@@ -89,7 +89,9 @@ def split_classes(
     return LabelRound(labels, np.array(parent), np.stack(centroids), previous.sample_index, attrs)
 
 
-def split_round(spec: dict, rnd: int, previous: LabelRound | None, features: np.ndarray, sample_index: np.ndarray) -> LabelRound:
+def split_round(
+    spec: dict, rnd: int, previous: LabelRound | None, features: np.ndarray, sample_index: np.ndarray
+) -> LabelRound:
     """Round ``rnd``'s split of ``previous`` with the run's threshold, normalisation and k-means settings."""
     if previous is None:
         raise ValueError(f"splitting round {rnd} splits the previous round's classes: pass --previous")
@@ -137,7 +139,9 @@ class ClassSplitting(Method):
             return ground_truth_round(spec, round_features, self.name)
         return fixed_round(np.zeros(len(round_features.features), dtype=np.int64), 1)
 
-    def make_labels(self, spec: dict, rnd: int, round_features: RoundFeatures, previous: LabelRound | None) -> LabelRound:
+    def make_labels(
+        self, spec: dict, rnd: int, round_features: RoundFeatures, previous: LabelRound | None
+    ) -> LabelRound:
         if rnd == 0:
             return self.first_labels(spec, round_features)
         if not self.splits_at(spec, rnd):
