@@ -12,7 +12,7 @@ import yaml
 
 from relabelgan.checkpoint import load_checkpoint, load_networks
 from relabelgan.datasets import load_dataset
-from relabelgan.metrics2d import mixture_metrics, spread_ratio, subsampled_mmd2
+from relabelgan.metrics.mixtures import mixture_metrics, spread_ratio, subsampled_mmd2
 from relabelgan.samples import class_weights
 
 for run in ("ring-selfcond", "grid-selfcond"):

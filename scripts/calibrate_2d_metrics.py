@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from relabelgan.datasets import load_dataset
-from relabelgan.metrics2d import MMD_SAMPLES, spread_ratio, subsampled_mmd2
+from relabelgan.metrics.mixtures import MMD_SAMPLES, spread_ratio, subsampled_mmd2
 
 MIXTURES = (
     {"kind": "ring", "n": 10000, "modes": 8, "radius": 1.0, "std": 0.01, "seed": 0},

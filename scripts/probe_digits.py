@@ -24,12 +24,12 @@ import yaml
 from relabelgan.checkpoint import load_checkpoint, load_networks
 from relabelgan.config import resolve_config, run_spec
 from relabelgan.device import derive_seed
-from relabelgan.diversity import intra_class_msssim
 from relabelgan.evaluate import evaluate_round
 from relabelgan.evaluator import train_evaluator
 from relabelgan.extract import extract_features
 from relabelgan.init import init_model
 from relabelgan.methods import get_method
+from relabelgan.metrics.diversity import intra_class_msssim
 from relabelgan.relabel import relabel
 from relabelgan.samples import class_weights
 from relabelgan.train import train_phase

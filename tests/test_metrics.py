@@ -11,13 +11,13 @@ import pytest
 import torch
 
 from relabelgan.artifacts import ArtifactError
-from relabelgan.clustering import best_permutation_accuracy, clustering_metrics, purity
-from relabelgan.diversity import intra_class_msssim, protocol_name, protocol_side
 from relabelgan.evaluator import class_histogram_metrics, evaluator_metrics, load_evaluator, train_evaluator
-from relabelgan.frechet import feature_stats, frechet_between, frechet_distance
-from relabelgan.inception_metrics import WEIGHTS_NAME, inception_metrics
-from relabelgan.metrics2d import mmd2_unbiased, spread_ratio, subsampled_mmd2
-from relabelgan.nearest import nearest_neighbour_metrics
+from relabelgan.metrics.clustering import best_permutation_accuracy, clustering_metrics, purity
+from relabelgan.metrics.diversity import intra_class_msssim, protocol_name, protocol_side
+from relabelgan.metrics.frechet import feature_stats, frechet_between, frechet_distance
+from relabelgan.metrics.inception import WEIGHTS_NAME, inception_metrics
+from relabelgan.metrics.mixtures import mmd2_unbiased, spread_ratio, subsampled_mmd2
+from relabelgan.metrics.nearest import nearest_neighbour_metrics
 from relabelgan.tables import comparison, final_round, format_mean_se, summarise
 
 # ----------------------------------------------------------------------------- clustering

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .artifacts import ArtifactError, LabelRound, atomic_path, read_labels
-from .clustering import contingency
+from .metrics.clustering import contingency
 
 
 def load_rounds(paths: list[str]) -> list[LabelRound]:

@@ -15,7 +15,7 @@ from .artifacts import read_labels
 from .checkpoint import load_checkpoint, load_networks
 from .datasets import Dataset, load_dataset
 from .device import derive_seed, pick_device
-from .diversity import intra_class_msssim, protocol_name
+from .metrics.diversity import intra_class_msssim, protocol_name
 from .progress import Stages
 from .samples import class_weights, generate
 from .tidy import write_metric_rows
@@ -33,7 +33,7 @@ def _generator(model: str, device):
 
 def _mixture_metrics(spec: dict, rnd: int, x, data: Dataset, tag: str) -> dict[str, float]:
     """2D mixtures: modes, HQ share, reverse KL; spread ratio on all samples, MMD² on a seeded subsample."""
-    from .metrics2d import MMD_SAMPLES, mixture_metrics, spread_ratio, subsampled_mmd2
+    from .metrics.mixtures import MMD_SAMPLES, mixture_metrics, spread_ratio, subsampled_mmd2
 
     values = {f"{k}_{tag}": v for k, v in mixture_metrics(x, data.means, data.std).items()}
     gen, real, means = x.double().numpy(), data.x.double().numpy(), data.means.double().numpy()
@@ -98,8 +98,8 @@ def evaluate_round(
 
 def evaluate_final(spec: dict, rnd: int, model: str, out: str) -> dict[str, float]:
     """The final round's heavier metrics: nearest-neighbour check and, for images, FID/IS when weights exist."""
-    from .inception_metrics import inception_metrics
-    from .nearest import nearest_neighbour_metrics
+    from .metrics.inception import inception_metrics
+    from .metrics.nearest import nearest_neighbour_metrics
 
     device = pick_device(spec)
     data = load_dataset(spec["dataset_spec"], spec["dataset"])

@@ -21,7 +21,7 @@ from torch import nn
 from .artifacts import ArtifactError, atomic_path
 from .datasets import Dataset, load_dataset
 from .device import derive_seed
-from .frechet import feature_stats, frechet_distance
+from .metrics.frechet import feature_stats, frechet_distance
 
 EVALUATOR_FORMAT = "relabelgan-evaluator/1"
 FEATURE_DIM = 128

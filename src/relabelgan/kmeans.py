@@ -14,7 +14,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from .artifacts import LabelRound
-from .clustering import contingency
+from .metrics.clustering import contingency
 from .seeding import derive_seed
 
 BACKENDS = ("auto", "sklearn", "cuml")

@@ -21,8 +21,8 @@ from .artifacts import (
     read_labels,
     write_labels,
 )
-from .clustering import clustering_metrics
 from .methods import RoundFeatures, get_method
+from .metrics.clustering import clustering_metrics
 from .tidy import write_metric_rows
 
 

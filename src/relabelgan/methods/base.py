@@ -150,7 +150,7 @@ def ground_truth_round(spec: dict, round_features: RoundFeatures, method: str) -
 
 def class_parents(previous: LabelRound, labels: np.ndarray, k: int) -> np.ndarray:
     """For each new class, the previous class that gave it most members (-1 if it has none)."""
-    from ..clustering import contingency
+    from ..metrics.clustering import contingency
 
     both = contingency(previous.labels, labels, previous.k, k)
     parent = both.argmax(0)
