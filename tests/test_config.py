@@ -159,6 +159,8 @@ def test_the_schemas_enums_are_the_codes_registries():
     run, dataset = schema["$defs"]["run"]["properties"], schema["$defs"]["dataset"]["properties"]
     assert set(run["method"]["enum"]) == set(METHODS)
     assert set(run["arch"]["enum"]) - {"auto"} == set(ARCHITECTURES)
-    assert set(dataset["kind"]["enum"]) == set(LOADERS)
+    assert set(dataset["kind"]["enum"]) == set(LOADERS) == set(schema["x-dataset-defaults"])
+    for kind, defaults in schema["x-dataset-defaults"].items():  # per-kind defaults only for keys the schema has
+        assert set(defaults) <= set(dataset), kind
     assert set(run["kmeans"]["properties"]["backend"]["enum"]) == set(BACKENDS)
     assert set(run["normalise"]["enum"]) == set(NORMALISATIONS)

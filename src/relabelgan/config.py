@@ -10,6 +10,7 @@ spelled out) is saved beside the run's outputs as ``run.yaml``; every rule reads
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import os
 from pathlib import Path
@@ -104,16 +105,26 @@ def _check_default_keys(shared: dict, source: str) -> None:
         )
 
 
-# The sample count of the kinds that take an `n` key, when it is not given (datasets.py builds them so).
-DEFAULT_N = {"ring": 10000, "grid": 10000, "stacked_mnist": 60000}
 DIGITS_N = 1797  # scikit-learn's bundled digits
+
+
+@functools.cache
+def _dataset_defaults() -> dict[str, dict]:
+    with open(SCHEMA_PATH) as f:
+        return yaml.safe_load(f)["x-dataset-defaults"]
+
+
+def complete_dataset(dataset: dict) -> dict:
+    """A dataset spec with its kind's defaults (the schema's ``x-dataset-defaults``) for the keys it lacks."""
+    return {**_dataset_defaults().get(dataset["kind"], {}), **dataset}
 
 
 def dataset_size(dataset: dict) -> int | None:
     """Samples of a dataset when the config alone says it (2D mixtures, stacked_mnist, digits), else None."""
     if dataset["kind"] == "digits":
         return DIGITS_N
-    return int(dataset.get("n", DEFAULT_N[dataset["kind"]])) if dataset["kind"] in DEFAULT_N else None
+    n = complete_dataset(dataset).get("n")  # only the kinds that are sampled have an n
+    return None if n is None else int(n)
 
 
 def _check_run_for_method(name: str, run: dict, dataset: dict, source: str) -> None:

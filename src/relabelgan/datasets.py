@@ -19,7 +19,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .config import DEFAULT_N
+from .config import complete_dataset
 from .errors import DatasetError  # defined torch-free so the CLI can catch it; raised here
 
 
@@ -130,7 +130,7 @@ STL10_CHUNK = 10000  # images converted at a time: the unlabelled set is 2.8 GB 
 
 def _stl10(name: str, spec: dict) -> Dataset:
     root = Path(spec.get("path", ""))
-    images_file, labels_file = STL10_SUBSETS[spec.get("subset", "train")]
+    images_file, labels_file = STL10_SUBSETS[spec["subset"]]
     hint = f"Extract stl10_binary.tar.gz there (the folder holding {images_file}{' and ' + labels_file if labels_file else ''})"
     for f in filter(None, (images_file, labels_file)):
         _require(root / f, "stl10", hint)
@@ -138,7 +138,7 @@ def _stl10(name: str, spec: dict) -> Dataset:
     if size == 0 or size % (3 * 96 * 96):
         raise DatasetError(f"stl10: {root / images_file} has {size} bytes, not whole 96x96x3 images")
     images = np.memmap(root / images_file, dtype=np.uint8, mode="r").reshape(-1, 3, 96, 96)
-    resolution = spec.get("resolution", 48)
+    resolution = spec["resolution"]
     x = torch.empty(len(images), 3, resolution, resolution)
     for i in range(0, len(images), STL10_CHUNK):
         # STL-10 stores images column-major: transpose to (N, C, H, W).
@@ -213,8 +213,7 @@ def _mnist_arrays(spec: dict, what: str) -> tuple[np.ndarray, np.ndarray]:
 
 def _mnist(name: str, spec: dict) -> Dataset:
     images, labels = _mnist_arrays(spec, "mnist")
-    # 32 px by default: the DCGAN's three 2x stages need a side divisible by 8 (28 is not).
-    x = images_to_tensor(images[:, None], spec.get("resolution", 32))
+    x = images_to_tensor(images[:, None], spec["resolution"])
     return Dataset(name, x, torch.from_numpy(labels), 10)
 
 
@@ -222,9 +221,9 @@ def _stacked_mnist(name: str, spec: dict) -> Dataset:
     """Three seeded random MNIST digits stacked as RGB channels; class = 100*d0 + 10*d1 + d2 (1,000 modes)."""
     images, labels = _mnist_arrays(spec, "stacked_mnist")
     # Resize each digit once, then stack: the same pixels as resizing all 3n channels, for far less work.
-    digits = images_to_tensor(images[:, None], spec.get("resolution", 32))[:, 0]
-    n = int(spec.get("n", DEFAULT_N["stacked_mnist"]))
-    rng = np.random.default_rng(int(spec.get("seed", 0)))
+    digits = images_to_tensor(images[:, None], spec["resolution"])[:, 0]
+    n = int(spec["n"])
+    rng = np.random.default_rng(int(spec["seed"]))
     picks = rng.integers(0, len(images), size=(n, 3))
     y = labels[picks] @ np.array([100, 10, 1])
     return Dataset(name, digits[torch.from_numpy(picks)], torch.from_numpy(y.astype(np.int64)), 1000)
@@ -238,7 +237,7 @@ def _imagefolder(name: str, spec: dict) -> Dataset:
     classes = sorted(p.name for p in root.iterdir() if p.is_dir())
     if not classes:
         raise DatasetError(f"imagefolder: {root} has no class sub-folders")
-    resolution = int(spec.get("resolution", 32))
+    resolution = int(spec["resolution"])
     images, targets = [], []
     for c, cls in enumerate(classes):
         for f in sorted((root / cls).iterdir()):
@@ -254,17 +253,13 @@ def _imagefolder(name: str, spec: dict) -> Dataset:
 
 
 def _ring(name: str, spec: dict) -> Dataset:
-    means = ring_means(int(spec.get("modes", 8)), float(spec.get("radius", 1.0)))
-    return _mixture(
-        name, means, float(spec.get("std", 0.01)), int(spec.get("n", DEFAULT_N["ring"])), int(spec.get("seed", 0))
-    )
+    means = ring_means(int(spec["modes"]), float(spec["radius"]))
+    return _mixture(name, means, float(spec["std"]), int(spec["n"]), int(spec["seed"]))
 
 
 def _grid(name: str, spec: dict) -> Dataset:
-    means = grid_means(int(spec.get("side", 5)), float(spec.get("spacing", 2.0)))
-    return _mixture(
-        name, means, float(spec.get("std", 0.05)), int(spec.get("n", DEFAULT_N["grid"])), int(spec.get("seed", 0))
-    )
+    means = grid_means(int(spec["side"]), float(spec["spacing"]))
+    return _mixture(name, means, float(spec["std"]), int(spec["n"]), int(spec["seed"]))
 
 
 # Dataset kinds and their loaders; the schema's `kind` enum lists the same names (tests/test_config.py).
@@ -285,4 +280,4 @@ def load_dataset(spec: dict, name: str | None = None) -> Dataset:
     kind = spec["kind"]
     if kind not in LOADERS:
         raise DatasetError(f"unknown dataset kind {kind!r}; choose from {', '.join(LOADERS)}")
-    return LOADERS[kind](name or kind, spec)
+    return LOADERS[kind](name or kind, complete_dataset(spec))

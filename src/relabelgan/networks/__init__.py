@@ -54,7 +54,7 @@ def network_arch(
     With ``class_tree`` (a ClassTree record), G conditions through class-tree BatchNorm
     instead of an embedding (method ``splitting``).
     """
-    arch = spec.get("arch", "auto")
+    arch = spec["arch"]
     if arch == "auto":
         arch = "mlp" if len(data_shape) == 1 else "dcgan"
     record = {
@@ -62,7 +62,7 @@ def network_arch(
         "data_shape": list(data_shape),
         "z_dim": int(spec["z_dim"]),
         "embed_dim": int(spec["embed_dim"]),
-        "width": RESNET_WIDTHS.get(arch, int(spec.get("width", 64))),
+        "width": RESNET_WIDTHS.get(arch, int(spec["width"])),
         "n_classes": int(n_classes),
         "conditioning": conditioning,
     }
