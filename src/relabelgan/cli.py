@@ -12,9 +12,39 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import yaml
+
+# Sub-commands in the order `relabelgan --help` lists them: name -> (function, help, arguments).
+# Each command's arguments are declared with it (the decorator below), so a reader finds both in one place.
+Argument = tuple[tuple[str, ...], dict[str, Any]]
+COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], None], str, tuple[Argument, ...]]] = {}
+
+
+def arg(*flags: str, **options: Any) -> Argument:
+    """One argparse argument: ``arg("--spec", required=True)``."""
+    return flags, options
+
+
+def command(name: str, help_: str, *arguments: Argument):
+    """Register the decorated function as ``relabelgan NAME`` taking ``arguments``."""
+
+    def register(fn: Callable[[argparse.Namespace], None]) -> Callable[[argparse.Namespace], None]:
+        COMMANDS[name] = (fn, help_, arguments)
+        return fn
+
+    return register
+
+
+SPEC = arg("--spec", required=True, help="run.yaml written by `relabelgan resolve`")
+ROUND = arg("--round", type=int, required=True)
+EVALUATOR = arg("--evaluator", help="evaluator.pt of the run's dataset (clf_* metrics)")
+ROUND_OUTPUTS = (
+    arg("--features", help="also write the round's features.h5 here (with --metrics)"),
+    arg("--metrics", help="also write the round's model metrics (tidy CSV) here"),
+    EVALUATOR,
+)
 
 
 def _spec(path: str) -> dict:
@@ -38,6 +68,15 @@ def _json_argument(text: str, flag: str) -> dict:
     return value
 
 
+@command(
+    "resolve",
+    "write one run's resolved spec (run.yaml) from a config",
+    arg("--config", help="config.yaml to resolve the run from"),
+    arg("--run"),
+    arg("--seed", type=int),
+    arg("--spec-json", help="an already resolved spec (what the workflow passes)"),
+    arg("--out", required=True),
+)
 def cmd_resolve(a: argparse.Namespace) -> None:
     from .artifacts import atomic_path
     from .config import load_config, run_spec
@@ -61,6 +100,13 @@ def _round_outputs(a: argparse.Namespace):
     return RoundOutputs(a.features, a.metrics, a.evaluator) if a.features else None
 
 
+@command(
+    "init",
+    "round 0: freshly initialised networks (and their features and metrics)",
+    SPEC,
+    arg("--out", required=True),
+    *ROUND_OUTPUTS,
+)
 def cmd_init(a: argparse.Namespace) -> None:
     from .init import init_model
     from .round_outputs import write_round_outputs
@@ -71,18 +117,48 @@ def cmd_init(a: argparse.Namespace) -> None:
         write_round_outputs(spec, 0, a.out, None, outputs)
 
 
+@command(
+    "train",
+    "one training phase: model r-1 + labels r-1 -> model r (and its features and metrics)",
+    SPEC,
+    ROUND,
+    arg("--model-in", required=True),
+    arg("--labels", required=True),
+    arg("--out", required=True),
+    arg("--log", required=True),
+    arg("--samples", required=True),
+    *ROUND_OUTPUTS,
+)
 def cmd_train(a: argparse.Namespace) -> None:
     from .train import train_phase
 
     train_phase(_spec(a.spec), a.round, a.model_in, a.labels, a.out, a.log, a.samples, _round_outputs(a))
 
 
+@command(
+    "extract",
+    "discriminator features of every training sample (features.h5)",
+    SPEC,
+    ROUND,
+    arg("--model", required=True),
+    arg("--out", required=True),
+)
 def cmd_extract(a: argparse.Namespace) -> None:
     from .extract import extract_features
 
     extract_features(_spec(a.spec), a.round, a.model, a.out)
 
 
+@command(
+    "relabel",
+    "labels of a round (labels.h5) from features and the previous labels",
+    SPEC,
+    ROUND,
+    arg("--features", required=True, help="features.h5 of this round (written by its phase)"),
+    arg("--previous", help="labels.h5 of the previous round"),
+    arg("--out", required=True),
+    arg("--metrics", help="also write the labels' NMI/purity/accuracy (tidy CSV) here"),
+)
 def cmd_relabel(a: argparse.Namespace) -> None:
     from .methods import get_method
     from .relabel import relabel, write_label_quality
@@ -97,12 +173,30 @@ def cmd_relabel(a: argparse.Namespace) -> None:
     )
 
 
+@command(
+    "evaluate",
+    "one model's round metrics (tidy CSV), as a phase writes them",
+    SPEC,
+    ROUND,
+    arg("--model", required=True),
+    arg("--labels", help="labels.h5 the model was trained on (real intra-class MS-SSIM)"),
+    EVALUATOR,
+    arg("--out", required=True),
+)
 def cmd_evaluate(a: argparse.Namespace) -> None:
     from .evaluate import evaluate_round
 
     _print_metrics(evaluate_round(_spec(a.spec), a.round, a.model, a.labels, a.out, a.evaluator))
 
 
+@command(
+    "evaluate-final",
+    "the final round's heavier metrics (nearest neighbours, FID/IS)",
+    SPEC,
+    ROUND,
+    arg("--model", required=True),
+    arg("--out", required=True),
+)
 def cmd_evaluate_final(a: argparse.Namespace) -> None:
     from .evaluate import evaluate_final
 
@@ -115,6 +209,17 @@ def _print_metrics(values: dict[str, float]) -> None:
         print(f"{metric:<{width}}  {value:.6g}")
 
 
+@command(
+    "train-evaluator",
+    "train one dataset's evaluator classifier (evaluator.pt)",
+    arg("--dataset", required=True, help="the dataset's name"),
+    arg("--dataset-json", required=True, help="its resolved spec (config datasets.NAME)"),
+    arg(
+        "--settings-json", required=True, help="resolved `evaluator` block: epochs, test_fraction, seed, batch_size, lr"
+    ),
+    arg("--out", required=True, help="evaluator.pt"),
+    arg("--report", required=True, help="CSV with the test accuracy"),
+)
 def cmd_train_evaluator(a: argparse.Namespace) -> None:
     from .config import ConfigError
     from .evaluator import train_evaluator
@@ -137,6 +242,21 @@ def cmd_train_evaluator(a: argparse.Namespace) -> None:
     print(f"evaluator of {a.dataset}: test accuracy {100 * acc:.2f}%")
 
 
+@command(
+    "audit",
+    "where samples went, which moved, which classes split or merged",
+    arg("labels", nargs="+", help="labels.h5 files of one run (any order)"),
+    arg("--sample", type=int, help="dataset index: its class in every round"),
+    arg("--moved", type=int, metavar="R", help="samples that moved between rounds R and R+1"),
+    arg("--events", action="store_true", help="classes that split or merged"),
+    arg(
+        "--min-share",
+        type=float,
+        default=0.2,
+        help="share of a class that counts as a split/merge branch (default 0.2)",
+    ),
+    arg("--out-dir", help="also write transitions.csv, moves.csv, events.csv here"),
+)
 def cmd_audit(a: argparse.Namespace) -> None:
     from .audit import audit_run, load_rounds, moved_samples, sample_history, split_merge_events, summary
 
@@ -160,6 +280,14 @@ def cmd_audit(a: argparse.Namespace) -> None:
         print(summary(rounds, a.min_share))
 
 
+@command(
+    "lineage",
+    "one run's label-flow, transition, size, split-tree and cluster figures",
+    arg("--spec", required=True),
+    arg("--model", required=True, help="the final model.pt (real vs generated grid)"),
+    arg("--out-dir", required=True),
+    arg("labels", nargs="+", help="labels.h5 files of the run"),
+)
 def cmd_lineage(a: argparse.Namespace) -> None:
     from .lineage import lineage_figures
 
@@ -170,6 +298,16 @@ def cmd_lineage(a: argparse.Namespace) -> None:
     clusters_figure(_spec(a.spec), trained_labels(rounds, a.model), a.model, str(Path(a.out_dir) / "clusters.png"))
 
 
+@command(
+    "tables",
+    "comparison table (CSV, Markdown) and plot of one dataset's runs",
+    arg("--metrics", required=True),
+    arg("--dataset", required=True),
+    arg("--evaluator-report", help="the dataset's evaluator.csv (test accuracy note)"),
+    arg("--out-csv", required=True),
+    arg("--out-md", required=True),
+    arg("--out-png", required=True),
+)
 def cmd_tables(a: argparse.Namespace) -> None:
     from .tables import comparison
 
@@ -177,18 +315,34 @@ def cmd_tables(a: argparse.Namespace) -> None:
     print(summary.to_string(index=False))
 
 
+@command("gather", "concatenate metric CSVs", arg("--out", required=True), arg("inputs", nargs="*"))
 def cmd_gather(a: argparse.Namespace) -> None:
     from .tidy import gather_metrics
 
     gather_metrics(a.inputs, a.out)
 
 
+@command(
+    "figures",
+    "metrics-over-rounds figure of one dataset",
+    arg("--metrics", required=True),
+    arg("--dataset", required=True),
+    arg("--out", required=True),
+)
 def cmd_figures(a: argparse.Namespace) -> None:
     from .figures import metrics_over_rounds
 
     metrics_over_rounds(a.metrics, a.dataset, a.out)
 
 
+@command(
+    "assign",
+    "label new data the way a trained round labels its training set",
+    arg("--model", required=True, help="a round's model.pt"),
+    arg("--labels", help="that round's labels.h5 (selfcond, splitting: its centroids)"),
+    arg("--out", required=True, help="CSV: item, label, probability or distance"),
+    arg("inputs", nargs="+", help="images, folders of images, .npy/.h5 arrays, or 'train'"),
+)
 def cmd_assign(a: argparse.Namespace) -> None:
     import numpy as np
 
@@ -198,6 +352,14 @@ def cmd_assign(a: argparse.Namespace) -> None:
     print(f"{len(labels)} inputs labelled, written to {a.out}; inputs per class: {np.bincount(labels).tolist()}")
 
 
+@command(
+    "install-profile",
+    "write the user Snakemake profile behind `--profile slurm`",
+    arg("name", choices=["slurm"], help="the profile to write"),
+    arg("--account", help="SLURM account every job is charged to"),
+    arg("--partition", help="SLURM partition every job goes to"),
+    arg("--force", action="store_true", help="replace an existing profile"),
+)
 def cmd_install_profile(a: argparse.Namespace) -> None:
     from .profiles import install_profile
 
@@ -213,113 +375,12 @@ def cmd_install_profile(a: argparse.Namespace) -> None:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="relabelgan", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
-    commands: dict[str, tuple[Callable, str]] = {
-        "resolve": (cmd_resolve, "write one run's resolved spec (run.yaml) from a config"),
-        "init": (cmd_init, "round 0: freshly initialised networks (and their features and metrics)"),
-        "train": (cmd_train, "one training phase: model r-1 + labels r-1 -> model r (and its features and metrics)"),
-        "extract": (cmd_extract, "discriminator features of every training sample (features.h5)"),
-        "relabel": (cmd_relabel, "labels of a round (labels.h5) from features and the previous labels"),
-        "evaluate": (cmd_evaluate, "one model's round metrics (tidy CSV), as a phase writes them"),
-        "gather": (cmd_gather, "concatenate metric CSVs"),
-        "figures": (cmd_figures, "metrics-over-rounds figure of one dataset"),
-        "evaluate-final": (cmd_evaluate_final, "the final round's heavier metrics (nearest neighbours, FID/IS)"),
-        "train-evaluator": (cmd_train_evaluator, "train one dataset's evaluator classifier (evaluator.pt)"),
-        "audit": (cmd_audit, "where samples went, which moved, which classes split or merged"),
-        "lineage": (cmd_lineage, "one run's label-flow, transition, size, split-tree and cluster figures"),
-        "tables": (cmd_tables, "comparison table (CSV, Markdown) and plot of one dataset's runs"),
-        "assign": (cmd_assign, "label new data the way a trained round labels its training set"),
-        "install-profile": (cmd_install_profile, "write the user Snakemake profile behind `--profile slurm`"),
-    }
-    parsers = {}
-    for name, (fn, help_) in commands.items():
+    for name, (fn, help_, arguments) in COMMANDS.items():
         sp = sub.add_parser(name, help=help_, description=help_)
         sp.set_defaults(func=fn)
-        parsers[name] = sp
-    _round_step_arguments(parsers)
-    _other_arguments(parsers)
+        for flags, options in arguments:
+            sp.add_argument(*flags, **options)
     return p
-
-
-def _round_step_arguments(parsers: dict[str, argparse.ArgumentParser]) -> None:
-    """Arguments of the commands that make a round's files: resolve, init, train, extract, relabel, evaluate."""
-    parsers["resolve"].add_argument("--config", help="config.yaml to resolve the run from")
-    parsers["resolve"].add_argument("--run")
-    parsers["resolve"].add_argument("--seed", type=int)
-    parsers["resolve"].add_argument("--spec-json", help="an already resolved spec (what the workflow passes)")
-    parsers["resolve"].add_argument("--out", required=True)
-    for name in ("init", "train", "extract", "relabel", "evaluate"):
-        parsers[name].add_argument("--spec", required=True, help="run.yaml written by `relabelgan resolve`")
-        parsers[name].add_argument("--out", required=True)
-    for name in ("train", "extract", "relabel", "evaluate"):
-        parsers[name].add_argument("--round", type=int, required=True)
-    parsers["train"].add_argument("--model-in", required=True)
-    parsers["train"].add_argument("--labels", required=True)
-    parsers["train"].add_argument("--log", required=True)
-    parsers["train"].add_argument("--samples", required=True)
-    for name in ("init", "train"):
-        parsers[name].add_argument("--features", help="also write the round's features.h5 here (with --metrics)")
-        parsers[name].add_argument("--metrics", help="also write the round's model metrics (tidy CSV) here")
-        parsers[name].add_argument("--evaluator", help="evaluator.pt of the run's dataset (clf_* metrics)")
-    parsers["extract"].add_argument("--model", required=True)
-    parsers["relabel"].add_argument(
-        "--features", required=True, help="features.h5 of this round (written by its phase)"
-    )
-    parsers["relabel"].add_argument("--previous", help="labels.h5 of the previous round")
-    parsers["relabel"].add_argument("--metrics", help="also write the labels' NMI/purity/accuracy (tidy CSV) here")
-    parsers["evaluate"].add_argument("--model", required=True)
-    parsers["evaluate"].add_argument("--labels", help="labels.h5 the model was trained on (real intra-class MS-SSIM)")
-    parsers["evaluate"].add_argument("--evaluator", help="evaluator.pt of the run's dataset (clf_* metrics)")
-    parsers["evaluate-final"].add_argument("--spec", required=True, help="run.yaml written by `relabelgan resolve`")
-    parsers["evaluate-final"].add_argument("--round", type=int, required=True)
-    parsers["evaluate-final"].add_argument("--model", required=True)
-    parsers["evaluate-final"].add_argument("--out", required=True)
-
-
-def _other_arguments(parsers: dict[str, argparse.ArgumentParser]) -> None:
-    """Arguments of the evaluator, final-metric, report and user commands."""
-    parsers["train-evaluator"].add_argument("--dataset", required=True, help="the dataset's name")
-    parsers["train-evaluator"].add_argument(
-        "--dataset-json", required=True, help="its resolved spec (config datasets.NAME)"
-    )
-    parsers["train-evaluator"].add_argument(
-        "--settings-json", required=True, help="resolved `evaluator` block: epochs, test_fraction, seed, batch_size, lr"
-    )
-    parsers["train-evaluator"].add_argument("--out", required=True, help="evaluator.pt")
-    parsers["train-evaluator"].add_argument("--report", required=True, help="CSV with the test accuracy")
-    parsers["audit"].add_argument("labels", nargs="+", help="labels.h5 files of one run (any order)")
-    parsers["audit"].add_argument("--sample", type=int, help="dataset index: its class in every round")
-    parsers["audit"].add_argument("--moved", type=int, metavar="R", help="samples that moved between rounds R and R+1")
-    parsers["audit"].add_argument("--events", action="store_true", help="classes that split or merged")
-    parsers["audit"].add_argument(
-        "--min-share",
-        type=float,
-        default=0.2,
-        help="share of a class that counts as a split/merge branch (default 0.2)",
-    )
-    parsers["audit"].add_argument("--out-dir", help="also write transitions.csv, moves.csv, events.csv here")
-    parsers["lineage"].add_argument("--spec", required=True)
-    parsers["lineage"].add_argument("--model", required=True, help="the final model.pt (real vs generated grid)")
-    parsers["lineage"].add_argument("--out-dir", required=True)
-    parsers["lineage"].add_argument("labels", nargs="+", help="labels.h5 files of the run")
-    parsers["tables"].add_argument("--metrics", required=True)
-    parsers["tables"].add_argument("--dataset", required=True)
-    parsers["tables"].add_argument("--evaluator-report", help="the dataset's evaluator.csv (test accuracy note)")
-    parsers["tables"].add_argument("--out-csv", required=True)
-    parsers["tables"].add_argument("--out-md", required=True)
-    parsers["tables"].add_argument("--out-png", required=True)
-    parsers["gather"].add_argument("--out", required=True)
-    parsers["gather"].add_argument("inputs", nargs="*")
-    parsers["assign"].add_argument("--model", required=True, help="a round's model.pt")
-    parsers["assign"].add_argument("--labels", help="that round's labels.h5 (selfcond, splitting: its centroids)")
-    parsers["assign"].add_argument("--out", required=True, help="CSV: item, label, probability or distance")
-    parsers["assign"].add_argument("inputs", nargs="+", help="images, folders of images, .npy/.h5 arrays, or 'train'")
-    parsers["install-profile"].add_argument("name", choices=["slurm"], help="the profile to write")
-    parsers["install-profile"].add_argument("--account", help="SLURM account every job is charged to")
-    parsers["install-profile"].add_argument("--partition", help="SLURM partition every job goes to")
-    parsers["install-profile"].add_argument("--force", action="store_true", help="replace an existing profile")
-    parsers["figures"].add_argument("--metrics", required=True)
-    parsers["figures"].add_argument("--dataset", required=True)
-    parsers["figures"].add_argument("--out", required=True)
 
 
 def main(argv: list[str] | None = None) -> int:
