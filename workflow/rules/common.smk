@@ -54,6 +54,15 @@ def method(run):
     return get_method(config["runs"][run]["method"])
 
 
+def phases_ahead(wildcards):
+    """Scheduling priority of a run's init, phase and relabel jobs: the rounds of its run after this
+    job's round (init: all of them and round 0). Snakemake starts the ready job of highest priority first, so the runs with the
+    most work left start first and the last minutes are not one run's phases in a row on one core
+    while the other waits (docs/performance.md, "The default config, end to end")."""
+    r = int(getattr(wildcards, "r", -1))  # init (no r) comes before round 0
+    return rounds(wildcards.run) - r
+
+
 def rr(r):
     """Round number as it appears in paths."""
     return f"{int(r):02d}"

@@ -16,6 +16,7 @@ rule relabel:
         bench_path("relabel_{r}.tsv")
     conda:
         "../../envs/rapids.yaml"
+    priority: phases_ahead
     threads: GPU["threads"]
     resources:
         mem_mb=GPU["mem_mb"],

@@ -35,6 +35,7 @@ rule init:
         bench_path("init.tsv")
     conda:
         "../../envs/torch.yaml"
+    priority: phases_ahead
     threads: CPU["threads"]
     resources:
         mem_mb=CPU["mem_mb"],
@@ -72,6 +73,7 @@ rule train_phase:
         bench_path("train_{r}.tsv")
     conda:
         "../../envs/torch.yaml"
+    priority: phases_ahead
     threads: GPU["threads"]
     resources:
         mem_mb=GPU["mem_mb"],
