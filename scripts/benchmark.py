@@ -241,6 +241,14 @@ def start_run(spec: dict, work: Path) -> None:
     relabel(spec, 0, str(work / "l0.h5"), str(work / "f0.h5"))
 
 
+def first_phase_its(spec: dict, work: Path) -> float:
+    """Round 0 then phase 1 as the workflow makes them in ``work``; the phase loop's iterations/s."""
+    start_run(spec, work)
+    files = [str(work / name) for name in ("m0.pt", "l0.h5", "m1.pt", "log.csv", "s.png")]
+    train_phase(spec, 1, *files)
+    return loop_its(work / "log.csv")
+
+
 def training(quick: bool, tmp: Path) -> dict:
     header("training")
     results = {}
@@ -249,17 +257,7 @@ def training(quick: bool, tmp: Path) -> dict:
         spec = case_spec(case, log_every)
         work = tmp / re.sub(r"\W+", "_", case.name)
         work.mkdir(parents=True, exist_ok=True)
-        start_run(spec, work)
-        train_phase(
-            spec,
-            1,
-            str(work / "m0.pt"),
-            str(work / "l0.h5"),
-            str(work / "m1.pt"),
-            str(work / "log.csv"),
-            str(work / "s.png"),
-        )
-        ours = loop_its(work / "log.csv")
+        ours = first_phase_its(spec, work)
         data = load_dataset(spec["dataset_spec"], spec["dataset"])
         from relabelgan.artifacts import read_labels
 
@@ -558,17 +556,7 @@ def gpu_training_its(case: Case, precision: str, work: Path) -> float:
     """Iterations/s of `relabelgan train`'s loop for ``case`` at ``precision`` ('auto': bf16 on the GPU)."""
     spec = {**case_spec(case, max(1, case.iters // 10)), "precision": precision}
     work.mkdir(parents=True, exist_ok=True)
-    start_run(spec, work)
-    train_phase(
-        spec,
-        1,
-        str(work / "m0.pt"),
-        str(work / "l0.h5"),
-        str(work / "m1.pt"),
-        str(work / "log.csv"),
-        str(work / "s.png"),
-    )
-    return loop_its(work / "log.csv")
+    return first_phase_its(spec, work)
 
 
 def gpu_extraction_ips(case: Case, precision: str, work: Path) -> float:
