@@ -65,7 +65,8 @@ def markdown_table(summary: pd.DataFrame, title: str, notes: list[str] = ()) -> 
     for r in runs.itertuples():
         lines.append(f"| {r.run} | {r.method} | " + " | ".join(cells.get((r.run, m), "") for m in metrics) + " |")
     n = summary.loc[summary["n"] > 0, "n"]
-    lines += ["", f"Final round of each run; mean ± standard error over {n.min()}–{n.max()} seed(s)."]
+    seeds = f"{n.min()}" if n.min() == n.max() else f"{n.min()}–{n.max()}"
+    lines += ["", f"Final round of each run; mean ± standard error over {seeds} seed(s)."]
     if not np.isfinite(summary["mean"]).all():
         lines += ["– = not computed: the job's log says why (FID/IS need the Inception weights, docs/metrics.md)."]
     lines += [f"{note}" for note in notes]
