@@ -11,7 +11,8 @@ docs/results.md, each between ``<!-- results_tables:NAME begin -->`` and ``<!-- 
 end -->``, from those files and nothing else, leaving the hand-written prose around them as it is.
 
 Sections: ``paper-2d`` (the self-conditioned GAN paper's Table 1 rows beside ours: final round, mean ±
-standard error over seeds) and ``paper-2d-rounds`` (the same metrics at every round). A run with no
+standard error over seeds), ``paper-2d-rounds`` (the same metrics at every round) and ``images-digits``
+(configs/images.yaml's digits runs, from docs/results/images). A run with no
 file appears as "not run yet". No torch: only pandas, numpy and relabelgan.tables.
 """
 
@@ -71,15 +72,16 @@ def read_tidy(path: Path) -> pd.DataFrame:
 
 
 def _finished_rounds(seed_dir: Path) -> list[Path] | None:
-    """The seed's round metrics files when its last round has one, else None."""
+    """The seed's metric files when its last round has its model metrics, else None: every round's
+    metrics.csv and label_metrics.csv (the labels' NMI, purity, accuracy), and final_metrics.csv if made."""
     spec_file = seed_dir / "run.yaml"
     if not spec_file.is_file():
         raise InputError(f"{spec_file}: missing; collect needs each run's run.yaml beside its rounds")
     rounds = int(yaml.safe_load(spec_file.read_text())["rounds"])
-    files = sorted(seed_dir.glob("round_*/metrics.csv"))
     if not (seed_dir / f"round_{rounds:02d}" / "metrics.csv").is_file():
         return None
-    return files
+    files = sorted(seed_dir.glob("round_*/metrics.csv")) + sorted(seed_dir.glob("round_*/label_metrics.csv"))
+    return files + [f for f in [seed_dir / "final_metrics.csv"] if f.is_file()]
 
 
 def collect(results: Path, to: Path) -> list[Path]:
@@ -173,7 +175,58 @@ def rounds_section(frame: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-SECTIONS = {"paper-2d": ("paper-2d", table1_section), "paper-2d-rounds": ("paper-2d", rounds_section)}
+# configs/images.yaml's digits runs: (metric in the files, column header), final round.
+DIGITS_METRICS = [
+    ("msssim_w3_40px_gen_intra", "MS-SSIM generated"),
+    ("msssim_w3_40px_real_intra", "MS-SSIM real (same classes)"),
+    ("msssim_gap", "gap"),
+    ("clf_frechet_10k", "evaluator Fréchet (10k)"),
+    ("clf_modes_10k", "evaluator modes"),
+    ("labels_nmi", "labels NMI"),
+    ("nn_ratio_1k", "nearest-neighbour ratio"),
+]
+
+
+def _with_msssim_gap(frame: pd.DataFrame) -> pd.DataFrame:
+    """Add per run, seed and round the generated minus the real intra-class MS-SSIM (issue 13's bar: ≤ 0.1)."""
+    keys = ["run", "dataset", "method", "seed", "round"]
+    wide = frame.pivot_table(index=keys, columns="metric", values="value").reset_index()
+    gen, real = DIGITS_METRICS[0][0], DIGITS_METRICS[1][0]
+    if gen not in wide or real not in wide:
+        return frame
+    gap = wide[keys].assign(metric="msssim_gap", value=wide[gen] - wide[real]).dropna(subset=["value"])
+    return pd.concat([frame, gap[COLUMNS]], ignore_index=True)
+
+
+def digits_section(frame: pd.DataFrame) -> str:
+    """configs/images.yaml's digits runs: final round, mean ± standard error over seeds."""
+    frame = frame[frame["dataset"] == "digits"] if len(frame) else frame
+    if not len(frame):
+        return "Not run yet."
+    summary = summarise(final_round(_with_msssim_gap(frame)))
+    header = "| run | seeds | " + " | ".join(h for _, h in DIGITS_METRICS) + " |"
+    lines = [header, "| --- | --- |" + " --- |" * len(DIGITS_METRICS)]
+    for run in sorted(frame["run"].unique()):
+        cells = summary[summary["run"] == run].set_index("metric")
+        row = [
+            format_mean_se(cells.loc[m, "mean"], cells.loc[m, "se"]) if m in cells.index else "–"
+            for m, _ in DIGITS_METRICS
+        ]
+        lines.append(f"| `{run}` | {_seeds_text(frame, run)} | " + " | ".join(row) + " |")
+    lines += [
+        "",
+        "Final round, mean ± standard error over the seeds shown (no ± with one seed). Labels NMI: the "
+        "run's last labels against the digit classes (round 0's, the ground truth or one class, for "
+        "fixed-label methods). Gap: generated minus real, per seed (issue 13's bar: at most 0.1).",
+    ]
+    return "\n".join(lines)
+
+
+SECTIONS = {
+    "paper-2d": ("paper-2d", table1_section),
+    "paper-2d-rounds": ("paper-2d", rounds_section),
+    "images-digits": ("images", digits_section),
+}
 
 
 def replace_section(text: str, name: str, body: str, doc: Path) -> str:

@@ -24,6 +24,9 @@ Prose between the sections.
 <!-- results_tables:paper-2d-rounds begin -->
 <!-- results_tables:paper-2d-rounds end -->
 
+<!-- results_tables:images-digits begin -->
+<!-- results_tables:images-digits end -->
+
 Closing prose.
 """
 
@@ -117,6 +120,27 @@ def test_collect_then_build_fills_the_tables_and_keeps_the_prose(tmp_path):
 
     again = _run("build", "--results", str(docs / "results"), "--doc", str(docs / "results.md"))
     assert again.returncode == 0 and (docs / "results.md").read_text() == text  # idempotent
+
+
+def test_digits_section_shows_the_msssim_gap_and_the_last_labels(tmp_path):
+    """images.yaml's digits runs: the gap is per seed, the labels' NMI comes from label_metrics.csv."""
+    results, docs = tmp_path / "results" / "images", tmp_path / "docs"
+    for seed, gen in ((0, 0.80), (1, 0.84)):
+        _fake_run(
+            results, "digits-selfcond", seed, 2, {"msssim_w3_40px_gen_intra": gen, "msssim_w3_40px_real_intra": 0.6}
+        )
+        labels = results / "digits-selfcond" / f"seed{seed}" / "round_02" / "label_metrics.csv"
+        row = {"run": "digits-selfcond", "dataset": "digits", "method": "selfcond", "seed": seed, "round": 2}
+        pd.DataFrame([{**row, "metric": "labels_nmi", "value": 0.5}]).to_csv(labels, index=False)
+    assert _run("collect", str(results), "--to", str(docs / "results" / "images")).returncode == 0
+    (docs / "results.md").write_text(DOC)
+    out = _run("build", "--results", str(docs / "results"), "--doc", str(docs / "results.md"))
+    assert out.returncode == 0, out.stderr
+    # gap per seed: 0.20, 0.24 -> 0.220 ± 0.020; NMI read from label_metrics.csv
+    assert (
+        "| `digits-selfcond` | 2 (0, 1) | 0.820 ± 0.020 | 0.600 ± 0.000 | 0.220 ± 0.020 | – | – | 0.500 ± 0.000 | – |"
+        in (docs / "results.md").read_text()
+    )
 
 
 def test_bad_input_is_one_line_and_exit_status_2(tmp_path):
