@@ -401,7 +401,8 @@ def snakemake_overhead(quick: bool, tmp: Path) -> dict:
     work = tmp / "smk"
     work.mkdir()
     (work / "Snakefile").write_text(f"JOBS = {jobs}\n" + SNAKEFILE)
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    # A local run, as `make run` starts it (Makefile, LOCAL_RUN): no SLURM client config for the plugin's probe.
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", "SLURM_CONF": "/dev/null"}
     cmd = [str(BIN / "snakemake"), "--cores", "1", "--quiet", "all"]
     t0 = time.perf_counter()
     subprocess.run(cmd, cwd=work, env=env, check=True, capture_output=True)

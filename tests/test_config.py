@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import yaml
 from conftest import REPO, relabelgan, snakemake, tiny_config, write_config
@@ -96,7 +98,8 @@ def test_config_overrides_keep_the_embedded_default(tmp_path):
         "--config",
         "seeds=[0,1]",
     ]
-    proc = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    env = {**os.environ, "SLURM_CONF": "/dev/null"}  # a local run: conftest.snakemake says why
+    proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     counts = {
         x.split()[0]: int(x.split()[1])

@@ -120,6 +120,7 @@ def test_tiny_config_through_slurm_matches_local(tmp_path: Path, local_slurm):
         "2",
         timeout=1200,
         env=user,
+        slurm=True,
     )
     snakemake(local)
 

@@ -121,14 +121,14 @@ def is_image_dataset(dataset):
     return config["datasets"][dataset]["kind"] not in ("ring", "grid")
 
 
-def final_metric_files():
-    """Final-round image metrics (nearest neighbours, FID/IS): image datasets only."""
-    return [
-        run_path("final_metrics.csv", run, seed)
-        for run in RUNS
-        if is_image_dataset(config["runs"][run]["dataset"])
-        for seed in SEEDS
-    ]
+def dataset_metric_files(dataset):
+    """Every metric file of one dataset's runs: each round's, and the final round's image metrics
+    (nearest neighbours, FID/IS) where the dataset holds images."""
+    runs = [run for run in RUNS if config["runs"][run]["dataset"] == dataset]
+    files = [f for run in runs for seed in SEEDS for f in run_metric_files(run, seed)]
+    if is_image_dataset(dataset):
+        files += [run_path("final_metrics.csv", run, seed) for run in runs for seed in SEEDS]
+    return files
 
 
 def model_targets():
@@ -213,7 +213,7 @@ def run_labels(wildcards):
 
 
 def comparison_inputs(wildcards):
-    inputs = {"metrics": results_path("metrics.csv")}
+    inputs = {"metrics": results_path(f"metrics/{wildcards.dataset}.csv")}
     if has_evaluator(wildcards.dataset):
         inputs["evaluator"] = evaluator_file("evaluator.csv", wildcards.dataset)
     return inputs

@@ -55,10 +55,26 @@ rule evaluate_final:
         " --model {input.model} --out {output} > {log} 2>&1"
 
 
+rule gather_dataset_metrics:
+    input:
+        lambda w: dataset_metric_files(w.dataset),
+    output:
+        results_path("metrics/{dataset}.csv"),
+    log:
+        results_path("logs/gather_metrics_{dataset}.log"),
+    benchmark:
+        results_path("benchmarks/gather_metrics/{dataset}.tsv")
+    conda:
+        "../../envs/report.yaml"
+    localrule: True
+    shell:
+        "relabelgan gather --out {output} {input} > {log} 2>&1"
+
+
+# Per dataset first, so a dataset's figures and table are made as soon as its own runs finish.
 rule gather_metrics:
     input:
-        [f for run in RUNS for seed in SEEDS for f in run_metric_files(run, seed)],
-        final_metric_files(),
+        expand(results_path("metrics/{dataset}.csv"), dataset=DATASETS),
     output:
         results_path("metrics.csv"),
     log:

@@ -3,7 +3,7 @@
 
 rule metrics_figure:
     input:
-        results_path("metrics.csv"),
+        results_path("metrics/{dataset}.csv"),
     output:
         report(
             results_path("figures/metrics_{dataset}.png"),
