@@ -149,6 +149,10 @@ BAD_INPUTS = {
         ],
         MISSING,
     ),
+    "reference-stats": (
+        ["--dataset", "d", "--dataset-json", '{"kind": "cifar10", "path": "' + MISSING + '"}', "--out", "{out}/s.npz"],
+        MISSING,
+    ),
     "gather": (["--out", "{out}/g.csv", MISSING + ".csv"], MISSING),
     "figures": (["--metrics", MISSING + ".csv", "--dataset", "grid", "--out", "{out}/f.png"], MISSING),
     "assign": (["--model", MISSING + ".pt", "--out", "{out}/a.csv", "train"], MISSING),

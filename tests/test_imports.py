@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import yaml
-from conftest import tiny_config, write_config
+from conftest import REPO, tiny_config, write_config
 
 from relabelgan.artifacts import LabelRound, write_features, write_labels
 from relabelgan.config import load_config, run_spec
@@ -140,3 +140,21 @@ def test_torch_free_steps_do_not_import_torch(tmp_path):
     assert {"labels_nmi", "labels_purity"} <= set(quality.index) and 0 < quality["labels_nmi"] <= 1
     for name in ("t.md", "t.png", "f.png", "audit/events.csv", "lineage/flow.png", "lineage/split_tree.png"):
         assert (tmp_path / name).stat().st_size > 0, name
+
+
+def test_the_workflow_imports_no_torch():
+    """What workflow/rules/*.smk import (config, the method registry, the FID protocol's file name) is
+    loaded by every snakemake start, `-n` included: it must not pull torch in."""
+    imports = sorted(
+        {
+            line.strip()
+            for smk in (REPO / "workflow" / "rules").glob("*.smk")
+            for line in smk.read_text().splitlines()
+            if line.startswith(("from relabelgan", "import relabelgan"))
+        }
+    )
+    assert imports, "the workflow imports nothing from relabelgan?"
+    code = "\n".join(imports) + "\nimport sys\nprint('torch' in sys.modules)"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == "False", f"the workflow's imports load torch: {imports}"

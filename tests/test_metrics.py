@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import math
 
 import numpy as np
@@ -15,7 +14,6 @@ from relabelgan.evaluator import class_histogram_metrics, evaluator_metrics, loa
 from relabelgan.metrics.clustering import best_permutation_accuracy, clustering_metrics, purity
 from relabelgan.metrics.diversity import intra_class_msssim, protocol_name, protocol_side
 from relabelgan.metrics.frechet import feature_stats, frechet_between, frechet_distance
-from relabelgan.metrics.inception import WEIGHTS_NAME, inception_metrics
 from relabelgan.metrics.mixtures import mmd2_unbiased, spread_ratio, subsampled_mmd2
 from relabelgan.metrics.nearest import nearest_neighbour_metrics
 from relabelgan.tables import comparison, final_round, format_mean_se, summarise
@@ -221,25 +219,6 @@ def test_copies_of_training_samples_are_flagged():
     assert copies["nn_ratio"] == pytest.approx(0.0, abs=1e-6)
     fresh = nearest_neighbour_metrics(torch.randn(200, 16, generator=g), train, seed=0)
     assert 0.7 < fresh["nn_ratio"] < 1.5
-
-
-# ----------------------------------------------------------------------------- Inception metrics
-
-
-def test_inception_metrics_are_skipped_with_a_message_when_weights_are_absent(tmp_path, monkeypatch):
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
-    x = torch.zeros(4, 3, 8, 8)
-    metrics, message = inception_metrics(x, x, seed=0, cuda=False)
-    assert metrics == {}
-    assert str(tmp_path / "hub" / "checkpoints" / WEIGHTS_NAME) in message and "skipped" in message
-
-
-def test_inception_weights_that_need_unpickling_are_refused(tmp_path, monkeypatch):
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
-    (tmp_path / "hub" / "checkpoints").mkdir(parents=True)
-    torch.save(argparse.Namespace(a=1), tmp_path / "hub" / "checkpoints" / WEIGHTS_NAME)
-    metrics, message = inception_metrics(torch.zeros(2, 3, 8, 8), torch.zeros(2, 3, 8, 8), seed=0, cuda=False)
-    assert metrics == {} and "weights_only=True" in message
 
 
 # ----------------------------------------------------------------------------- tables

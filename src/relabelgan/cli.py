@@ -195,12 +195,27 @@ def cmd_evaluate(a: argparse.Namespace) -> None:
     SPEC,
     ROUND,
     arg("--model", required=True),
+    arg("--reference-stats", help="the dataset's reference_stats file (`relabelgan reference-stats`), for fid: true"),
     arg("--out", required=True),
 )
 def cmd_evaluate_final(a: argparse.Namespace) -> None:
     from .evaluate import evaluate_final
 
-    _print_metrics(evaluate_final(_spec(a.spec), a.round, a.model, a.out))
+    _print_metrics(evaluate_final(_spec(a.spec), a.round, a.model, a.out, a.reference_stats))
+
+
+@command(
+    "reference-stats",
+    "Inception statistics of a dataset's training set, cached for every FID of that dataset",
+    arg("--dataset", required=True, help="the dataset's name"),
+    arg("--dataset-json", required=True, help="its resolved spec (config datasets.NAME)"),
+    arg("--out", required=True, help="the .npz to write (name it by its protocol, as the workflow does)"),
+)
+def cmd_reference_stats(a: argparse.Namespace) -> None:
+    from .evaluate import reference_stats
+
+    provenance = reference_stats(a.dataset, _json_argument(a.dataset_json, "--dataset-json"), a.out)
+    print(f"{a.out}: Inception ({provenance['extractor']}) statistics of {provenance['n']:,} training images")
 
 
 def _print_metrics(values: dict[str, float]) -> None:

@@ -4,17 +4,17 @@ A metric's name carries its protocol: ``modes_50k`` is counted on 50,000 samples
 ``evaluate_round`` holds the cheap per-round metrics of a model; the workflow runs it at the end of
 each phase (train.py, init.py), while the model is at hand. The labels' own metrics against the
 ground truth (NMI, purity) are the relabel step's (relabel.label_quality). ``evaluate_final`` holds
-the heavier ones that run on the last round only (docs/metrics.md lists every metric and its protocol).
+the heavier ones that run on the last round only, ``reference_stats`` the training set's Inception
+statistics they compare with (docs/metrics.md lists every metric and its protocol).
 """
 
 from __future__ import annotations
-
-import sys
 
 from .artifacts import read_labels
 from .checkpoint import load_checkpoint, load_networks
 from .datasets import Dataset, load_dataset
 from .device import derive_seed, pick_device
+from .errors import ConfigError
 from .metrics.diversity import intra_class_msssim, protocol_name
 from .progress import Stages
 from .samples import class_weights, generate
@@ -96,9 +96,9 @@ def evaluate_round(
     return values
 
 
-def evaluate_final(spec: dict, rnd: int, model: str, out: str) -> dict[str, float]:
-    """The final round's heavier metrics: nearest-neighbour check and, for images, FID/IS when weights exist."""
-    from .metrics.inception import inception_metrics
+def evaluate_final(spec: dict, rnd: int, model: str, out: str, reference_stats: str | None = None) -> dict[str, float]:
+    """The final round's heavier metrics: nearest-neighbour check and, with ``fid: true``, FID/IS by the
+    papers' protocol against the dataset's cached reference statistics (metrics/inception.py)."""
     from .metrics.nearest import nearest_neighbour_metrics
 
     device = pick_device(spec)
@@ -110,15 +110,40 @@ def evaluate_final(spec: dict, rnd: int, model: str, out: str) -> dict[str, floa
     x, _ = generate(G, n_nn, z_dim, weights, derive_seed(spec["seed"], "nn", rnd), device)
     nn_seed = derive_seed(spec["seed"], "nn-probe", rnd)
     values.update({f"{k}_{_protocol(n_nn)}": v for k, v in nearest_neighbour_metrics(x, data.x, nn_seed).items()})
-    if data.is_image:
-        n_fid = int(spec["fid_samples"])
-        x, _ = generate(G, n_fid, z_dim, weights, derive_seed(spec["seed"], "fid", rnd), device)
-        metrics, message = inception_metrics(x, data.x, derive_seed(spec["seed"], "fid-splits"), device.type == "cuda")
-        print(message, file=sys.stderr)
-        # Skipped (no weights): NaN rows keep the columns in every table, marked as not computed.
-        metrics = metrics or {"fid": float("nan"), "is": float("nan")}
-        tag = _protocol(n_fid)
-        # Against the whole training set, hence the _train suffix (StyleGAN's fid50k_train naming).
-        values.update({f"fid{tag}_train" if k == "fid" else f"{k}{tag}": v for k, v in metrics.items()})
+    if spec["fid"]:
+        values.update(_fid_and_is(spec, rnd, G, z_dim, weights, reference_stats, device))
     write_metric_rows(spec, rnd, values, out)
     return values
+
+
+def _fid_and_is(spec: dict, rnd: int, G, z_dim: int, weights, reference_stats: str | None, device) -> dict[str, float]:
+    """``fid{n}_train`` (n generated images against the training set's statistics) and ``is{n}_10splits``."""
+    from .metrics.inception import IS_SPLITS, fid_and_is, read_reference_stats
+
+    if reference_stats is None:
+        raise ConfigError(f"run {spec['name']}: fid: true needs --reference-stats (the dataset's reference_stats file)")
+    reference, provenance = read_reference_stats(reference_stats)
+    n = int(spec["fid_samples"] or provenance["n"])  # default: as many as the reference set, the papers' protocol
+    x, _ = generate(G, n, z_dim, weights, derive_seed(spec["seed"], "fid", rnd), device)
+    metrics = fid_and_is(x, reference, derive_seed(spec["seed"], "fid-splits"), device.type == "cuda")
+    tag = _protocol(n)
+    # Against the whole training set, hence _train (StyleGAN's fid50k_full naming); IS with its split count.
+    return {
+        f"fid{tag}_train": metrics["fid"],
+        f"is{tag}_{IS_SPLITS}splits": metrics["is"],
+        f"is{tag}_{IS_SPLITS}splits_std": metrics["is_std"],
+    }
+
+
+def reference_stats(dataset_name: str, dataset_spec: dict, out: str) -> dict:
+    """The Inception statistics of a dataset's whole training set, for every FID of that dataset."""
+    from .metrics.inception import EXTRACTOR, WEIGHTS_NAME, reference_statistics, write_reference_stats
+
+    data = load_dataset(dataset_spec, dataset_name)
+    if not data.is_image:
+        raise ConfigError(f"dataset {dataset_name}: FID reference statistics need images; set fid: false for its runs")
+    device = pick_device({"device": "auto", "name": dataset_name})
+    stats = reference_statistics(data.x, device.type == "cuda")
+    provenance = {"dataset": dataset_name, "spec": dataset_spec, "n": len(data), "extractor": EXTRACTOR}
+    write_reference_stats(out, stats, {**provenance, "weights": WEIGHTS_NAME})
+    return provenance

@@ -4,6 +4,7 @@ import os
 
 from relabelgan.config import BOOKKEEPING_ENV, bookkeeping_env, resolve_config, run_spec
 from relabelgan.methods import get_method
+from relabelgan.metrics.inception import REFERENCE_STATS_NAME
 
 # Merges `defaults` into every run and validates against workflow/schemas/config.schema.yaml
 # (through snakemake.utils.validate); a bad key or value stops here with its file and key path.
@@ -200,6 +201,17 @@ def evaluator_input(wildcards):
 
 def evaluator_flag(wildcards, input):
     return f"--evaluator {input.evaluator}" if "evaluator" in input.keys() else ""
+
+
+def reference_stats_file(dataset):
+    """A dataset's cached Inception statistics; the name states the protocol (metrics/inception.py)."""
+    return results_path(f"reference_stats/{dataset}/{REFERENCE_STATS_NAME}")
+
+
+def reference_stats_input(wildcards):
+    """The run's dataset's reference statistics, for runs with fid: true."""
+    run = config["runs"][wildcards.run]
+    return {"reference": reference_stats_file(run["dataset"])} if run["fid"] else {}
 
 
 def final_model(wildcards):

@@ -1,4 +1,5 @@
-# Metrics: the evaluator classifier of each dataset, heavier metrics on the final round only, and
+# Metrics: the evaluator classifier of each dataset, heavier metrics on the final round only (FID/IS
+# against the dataset's Inception statistics, computed once per dataset by reference_stats), and
 # one tidy table of everything (docs/metrics.md). Each round's cheap model metrics are written by
 # its phase (train.smk), its labels' metrics by relabel (relabel.smk).
 
@@ -31,14 +32,37 @@ rule train_evaluator:
         " --out {output.model} --report {output.report} > {log} 2>&1"
 
 
+rule reference_stats:
+    output:
+        reference_stats_file("{dataset}"),
+    params:
+        dataset=lambda w: json.dumps(config["datasets"][w.dataset], sort_keys=True),
+    log:
+        results_path("logs/reference_stats_{dataset}.log"),
+    benchmark:
+        results_path("benchmarks/reference_stats/{dataset}.tsv")
+    conda:
+        "../../envs/torch.yaml"
+    threads: GPU["threads"]
+    resources:
+        mem_mb=GPU["mem_mb"],
+        runtime=GPU["runtime"],
+        gpu=GPU["gpus"],
+    shell:
+        "OMP_NUM_THREADS={threads} relabelgan reference-stats --dataset {wildcards.dataset}"
+        " --dataset-json {params.dataset:q} --out {output} > {log} 2>&1"
+
+
 rule evaluate_final:
     input:
+        unpack(reference_stats_input),
         spec=run_path("run.yaml"),
         model=final_model,
     output:
         run_path("final_metrics.csv"),
     params:
         round=lambda w: rounds(w.run),
+        reference=lambda w, input: f"--reference-stats {input.reference}" if "reference" in input.keys() else "",
     log:
         log_path("evaluate_final.log"),
     benchmark:
@@ -52,7 +76,7 @@ rule evaluate_final:
         gpu=GPU["gpus"],
     shell:
         "OMP_NUM_THREADS={threads} relabelgan evaluate-final --spec {input.spec} --round {params.round}"
-        " --model {input.model} --out {output} > {log} 2>&1"
+        " --model {input.model} {params.reference} --out {output} > {log} 2>&1"
 
 
 rule gather_dataset_metrics:
