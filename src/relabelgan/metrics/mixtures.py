@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from scipy.spatial.distance import cdist
 
 MMD_SAMPLES = 2000  # points per side: 3 kernel matrices of 2000², ~0.5 s at load 11 on the 2-core machine
 
@@ -42,9 +41,17 @@ def mixture_metrics(samples: torch.Tensor, means: torch.Tensor, std: float) -> d
     }
 
 
+def _distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pairwise Euclidean distances, each computed from the coordinate differences as scipy's ``cdist``
+    does (not through |a|² + |b|² - 2ab). torch is loaded in every job that scores a model; importing
+    scipy.spatial for this would add half a second to each."""
+    a_t, b_t = torch.from_numpy(np.asarray(a, np.float64)), torch.from_numpy(np.asarray(b, np.float64))
+    return torch.cdist(a_t, b_t, compute_mode="donot_use_mm_for_euclid_dist").numpy()
+
+
 def _nearest_and_hq(points: np.ndarray, means: np.ndarray, std: float) -> tuple[np.ndarray, np.ndarray]:
     """Each point's nearest mean and whether it is high quality (within 3 std of it, Euclidean)."""
-    d = cdist(points, means)
+    d = _distances(points, means)
     nearest = d.argmin(1)
     return nearest, d[np.arange(len(points)), nearest] <= 3 * std
 
@@ -78,9 +85,9 @@ def mmd2_unbiased(x: np.ndarray, y: np.ndarray, bandwidth: float) -> float:
 
     Gretton et al. (2012, JMLR), eq. 3: the mean over i != j of k(x_i,x_j) + k(y_i,y_j) - k(x_i,y_j)
     - k(x_j,y_i); 0 for identical sets, can dip slightly below 0 when the distributions agree.
-    scipy's ``cdist`` gives the squared distances (scikit-learn's ``rbf_kernel`` computes the same kernel
-    but its import costs half a second in every phase job); neither library has an MMD, and ``dcor``'s
-    energy distance would add numba for one number, hence these few lines.
+    The squared distances come from ``_distances`` (scikit-learn's ``rbf_kernel`` computes the same kernel
+    but its import costs half a second in every phase job, as scipy.spatial's would); neither library
+    has an MMD, and ``dcor``'s energy distance would add numba for one number, hence these few lines.
     """
     if len(x) != len(y) or len(x) < 2:
         raise ValueError(f"mmd2_unbiased needs two samples of the same size >= 2, got {len(x)} and {len(y)}")
@@ -88,7 +95,7 @@ def mmd2_unbiased(x: np.ndarray, y: np.ndarray, bandwidth: float) -> float:
     n = len(x)
     total = 0.0
     for a, b, sign in ((x, x, 1.0), (y, y, 1.0), (x, y, -2.0)):
-        k = np.exp(-gamma * cdist(a, b, "sqeuclidean"))
+        k = np.exp(-gamma * _distances(a, b) ** 2)
         total += sign * (k.sum() - np.trace(k)) / (n * (n - 1))
     return float(total)
 
