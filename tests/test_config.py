@@ -44,6 +44,10 @@ def test_run_keys_override_defaults():
         # An unknown key under `defaults` is named there, not in a run it was merged into.
         (lambda c: c["defaults"].update(iters_per_phaze=3), "defaults.iters_per_phaze is not a run key"),
         (lambda c: c.clear(), "holds no settings"),
+        (
+            lambda c: c["runs"]["grid-selfcond"].update(fid=True),
+            "runs.grid-selfcond.fid is true, but FID/IS need images",
+        ),
     ],
 )
 def test_bad_values_are_named(mutate, needle):

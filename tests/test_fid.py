@@ -175,3 +175,23 @@ def test_the_workflow_computes_a_datasets_statistics_once_for_all_its_runs(tmp_p
     assert counts["reference_stats"] == "1" and counts["evaluate_final"] == "2"
     stats = f"results/reference_stats/folder/{REFERENCE_STATS_NAME}"
     assert proc.stdout.count(f"--reference-stats {stats}") == 2
+
+
+def test_the_final_rounds_metrics_hold_the_nearest_neighbour_check(tmp_path, run_spec_file):
+    """Images: the job that makes the final model also scores its copying (nn_*), earlier rounds do not."""
+    config = _config(tmp_path)
+    config["runs"]["folder-uncond"]["fid"] = False
+    spec = run_spec_file(config, "folder-uncond")
+    model = tmp_path / "model.pt"
+    relabelgan("init", "--spec", str(spec), "--out", str(model))
+    relabelgan(
+        "evaluate", "--spec", str(spec), "--round", "0", "--model", str(model), "--out", str(tmp_path / "m0.csv")
+    )
+    relabelgan(
+        "evaluate", "--spec", str(spec), "--round", "1", "--model", str(model), "--out", str(tmp_path / "m1.csv")
+    )
+    import pandas as pd
+
+    first, final = (set(pd.read_csv(tmp_path / f"m{r}.csv")["metric"]) for r in (0, 1))
+    assert not any(m.startswith("nn_") for m in first)
+    assert {"nn_gen_median_100", "nn_train_median_100", "nn_ratio_100"} <= final  # eval_samples 100 < nn_samples

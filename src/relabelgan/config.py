@@ -86,6 +86,10 @@ def resolve_config(config: dict, source: str = "config") -> dict:
                 f"{source}: runs.{name}.dataset is {run['dataset']!r}, which is not a key of 'datasets' "
                 f"({', '.join(sorted(cfg['datasets']))})"
             )
+        if run["fid"] and cfg["datasets"][run["dataset"]]["kind"] in MIXTURE_KINDS:
+            raise ConfigError(
+                f"{source}: runs.{name}.fid is true, but FID/IS need images and {run['dataset']} is 2D; set it false"
+            )
         _check_run_for_method(name, run, cfg["datasets"][run["dataset"]], source)
     return cfg
 
@@ -141,6 +145,9 @@ def load_config(path: str | Path) -> dict:
         raise ConfigError(f"{path}: config file not found")
     with open(path) as f:
         return resolve_config(yaml.safe_load(f) or {}, source=str(path))
+
+
+MIXTURE_KINDS = ("ring", "grid")  # the 2D datasets; every other kind holds images
 
 
 # Keys that change how a run reports and checkpoints, never what it computes. The workflow leaves them

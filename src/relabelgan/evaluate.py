@@ -3,9 +3,10 @@
 A metric's name carries its protocol: ``modes_50k`` is counted on 50,000 samples.
 ``evaluate_round`` holds the cheap per-round metrics of a model; the workflow runs it at the end of
 each phase (train.py, init.py), while the model is at hand. The labels' own metrics against the
-ground truth (NMI, purity) are the relabel step's (relabel.label_quality). ``evaluate_final`` holds
-the heavier ones that run on the last round only, ``reference_stats`` the training set's Inception
-statistics they compare with (docs/metrics.md lists every metric and its protocol).
+ground truth (NMI, purity) are the relabel step's (relabel.label_quality). For images the
+final round's metrics also hold the nearest-neighbour copy check. ``evaluate_final`` holds FID/IS
+(runs with ``fid: true``, final round), ``reference_stats`` the training set's Inception statistics
+they compare with (docs/metrics.md lists every metric and its protocol).
 """
 
 from __future__ import annotations
@@ -91,27 +92,30 @@ def evaluate_round(
             if labels is not None:
                 real = data.x[labels.sample_index]
                 values[f"{stem}_real_intra"] = intra_class_msssim(real, labels.labels, pairs, seed)
+            if rnd == int(spec["rounds"]):  # the final model: does it copy the training set?
+                values.update(_nearest_neighbour_metrics(spec, rnd, x, data))
     stages.done(f"{len(values)} metrics computed")
     write_metric_rows(spec, rnd, values, out)
     return values
 
 
-def evaluate_final(spec: dict, rnd: int, model: str, out: str, reference_stats: str | None = None) -> dict[str, float]:
-    """The final round's heavier metrics: nearest-neighbour check and, with ``fid: true``, FID/IS by the
-    papers' protocol against the dataset's cached reference statistics (metrics/inception.py)."""
+def _nearest_neighbour_metrics(spec: dict, rnd: int, x, data: Dataset) -> dict[str, float]:
+    """``nn_*_{n}`` of the first ``nn_samples`` evaluation samples against the training set."""
     from .metrics.nearest import nearest_neighbour_metrics
 
+    n = min(int(spec["nn_samples"]), len(x))
+    seed = derive_seed(spec["seed"], "nn-probe", rnd)
+    return {f"{k}_{_protocol(n)}": v for k, v in nearest_neighbour_metrics(x[:n], data.x, seed).items()}
+
+
+def evaluate_final(spec: dict, rnd: int, model: str, out: str, reference_stats: str | None = None) -> dict[str, float]:
+    """FID/IS of the final round by the papers' protocol, against the dataset's cached reference
+    statistics (metrics/inception.py); runs with ``fid: true`` only."""
+    if not spec["fid"]:
+        raise ConfigError(f"run {spec['name']}: evaluate-final computes FID/IS, and the run has fid: false")
     device = pick_device(spec)
-    data = load_dataset(spec["dataset_spec"], spec["dataset"])
     G, state = _generator(model, device)
-    weights, z_dim = class_weights(state), state["arch"]["z_dim"]
-    values: dict[str, float] = {}
-    n_nn = min(int(spec["nn_samples"]), spec["eval_samples"])
-    x, _ = generate(G, n_nn, z_dim, weights, derive_seed(spec["seed"], "nn", rnd), device)
-    nn_seed = derive_seed(spec["seed"], "nn-probe", rnd)
-    values.update({f"{k}_{_protocol(n_nn)}": v for k, v in nearest_neighbour_metrics(x, data.x, nn_seed).items()})
-    if spec["fid"]:
-        values.update(_fid_and_is(spec, rnd, G, z_dim, weights, reference_stats, device))
+    values = _fid_and_is(spec, rnd, G, state["arch"]["z_dim"], class_weights(state), reference_stats, device)
     write_metric_rows(spec, rnd, values, out)
     return values
 

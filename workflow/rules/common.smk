@@ -118,18 +118,11 @@ def run_metric_files(run, seed):
     return round_paths(run, seed, "metrics.csv") + label_metrics
 
 
-def is_image_dataset(dataset):
-    return config["datasets"][dataset]["kind"] not in ("ring", "grid")
-
-
 def dataset_metric_files(dataset):
-    """Every metric file of one dataset's runs: each round's, and the final round's image metrics
-    (nearest neighbours, FID/IS) where the dataset holds images."""
+    """Every metric file of one dataset's runs: each round's, and FID/IS of the final round (runs with fid: true)."""
     runs = [run for run in RUNS if config["runs"][run]["dataset"] == dataset]
     files = [f for run in runs for seed in SEEDS for f in run_metric_files(run, seed)]
-    if is_image_dataset(dataset):
-        files += [run_path("final_metrics.csv", run, seed) for run in runs for seed in SEEDS]
-    return files
+    return files + [run_path("final_metrics.csv", run, seed) for run in runs if config["runs"][run]["fid"] for seed in SEEDS]
 
 
 def model_targets():
@@ -206,12 +199,6 @@ def evaluator_flag(wildcards, input):
 def reference_stats_file(dataset):
     """A dataset's cached Inception statistics; the name states the protocol (metrics/inception.py)."""
     return results_path(f"reference_stats/{dataset}/{REFERENCE_STATS_NAME}")
-
-
-def reference_stats_input(wildcards):
-    """The run's dataset's reference statistics, for runs with fid: true."""
-    run = config["runs"][wildcards.run]
-    return {"reference": reference_stats_file(run["dataset"])} if run["fid"] else {}
 
 
 def final_model(wildcards):

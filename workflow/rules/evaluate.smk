@@ -1,5 +1,5 @@
-# Metrics: the evaluator classifier of each dataset, heavier metrics on the final round only (FID/IS
-# against the dataset's Inception statistics, computed once per dataset by reference_stats), and
+# Metrics: the evaluator classifier of each dataset, FID/IS of the final round for runs with fid: true
+# (against the dataset's Inception statistics, computed once per dataset by reference_stats), and
 # one tidy table of everything (docs/metrics.md). Each round's cheap model metrics are written by
 # its phase (train.smk), its labels' metrics by relabel (relabel.smk).
 
@@ -55,14 +55,13 @@ rule reference_stats:
 
 rule evaluate_final:
     input:
-        unpack(reference_stats_input),
         spec=run_path("run.yaml"),
         model=final_model,
+        reference=lambda w: reference_stats_file(config["runs"][w.run]["dataset"]),
     output:
         run_path("final_metrics.csv"),
     params:
         round=lambda w: rounds(w.run),
-        reference=lambda w, input: f"--reference-stats {input.reference}" if "reference" in input.keys() else "",
     log:
         log_path("evaluate_final.log"),
     benchmark:
@@ -76,7 +75,7 @@ rule evaluate_final:
         gpu=GPU["gpus"],
     shell:
         "OMP_NUM_THREADS={threads} relabelgan evaluate-final --spec {input.spec} --round {params.round}"
-        " --model {input.model} {params.reference} --out {output} > {log} 2>&1"
+        " --model {input.model} --reference-stats {input.reference} --out {output} > {log} 2>&1"
 
 
 rule gather_dataset_metrics:
