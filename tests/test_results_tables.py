@@ -27,6 +27,9 @@ Prose between the sections.
 <!-- results_tables:images-digits begin -->
 <!-- results_tables:images-digits end -->
 
+<!-- results_tables:images-smnist begin -->
+<!-- results_tables:images-smnist end -->
+
 Closing prose.
 """
 
