@@ -64,3 +64,22 @@ def _loss_for(method_keys: dict):
 )
 def test_ac_d_samples_resolves_per_method(keys, fakes):
     assert _loss_for(keys).d_classifies_fakes is fakes
+
+
+@pytest.mark.parametrize("embed_norm", [False, True])
+def test_generator_class_embedding_is_unit_length_only_with_embed_norm(embed_norm):
+    """embed_norm (the self-conditioned GAN code's LatentEmbeddingConcat) scales the class code, not z."""
+    cfg = resolve_config(tiny_config(embed_norm=embed_norm, embed_dim=32))
+    spec = run_spec(cfg, "grid-selfcond", 0)
+    arch = network_arch(spec, (2,), 9, "heads")
+    G, _ = build_networks(arch)
+    assert arch["embed_norm"] is embed_norm
+    G.body = torch.nn.Identity()  # see what the body receives: [z, class code]
+    z, y = torch.randn(6, arch["z_dim"]), torch.arange(6)
+    out = G(z, y)
+    assert torch.equal(out[:, : arch["z_dim"]], z)
+    lengths = out[:, arch["z_dim"] :].norm(dim=1)
+    if embed_norm:
+        assert torch.allclose(lengths, torch.ones(6))
+    else:
+        assert torch.allclose(lengths, G.embed(y).norm(dim=1)) and (lengths > 2).all()  # ~sqrt(32)

@@ -62,6 +62,7 @@ def network_arch(
         "data_shape": list(data_shape),
         "z_dim": int(spec["z_dim"]),
         "embed_dim": int(spec["embed_dim"]),
+        "embed_norm": bool(spec["embed_norm"]),
         "width": RESNET_WIDTHS.get(arch, int(spec["width"])),
         "n_classes": int(n_classes),
         "conditioning": conditioning,
@@ -81,7 +82,7 @@ def build_networks(arch: dict) -> tuple[Generator, Discriminator]:
     if "class_tree" in arch:
         G: Generator = TreeGenerator(g_body, ClassTree.from_record(arch["class_tree"]))
     else:
-        G = Generator(g_body, g_classes, arch["embed_dim"])
+        G = Generator(g_body, g_classes, arch["embed_dim"], arch.get("embed_norm", False))  # absent: older checkpoints
     D = Discriminator(d_body, feat, arch["n_classes"], arch["conditioning"])
     return G, D
 

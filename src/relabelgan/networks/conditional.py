@@ -25,19 +25,29 @@ class DOutput(NamedTuple):
 
 
 class Generator(nn.Module):
-    """``G(z, y)``: the class enters through an embedding concatenated with z (none when k = 1)."""
+    """``G(z, y)``: the class enters through an embedding concatenated with z (none when k = 1).
 
-    def __init__(self, body: nn.Module, n_classes: int, embed_dim: int) -> None:
+    ``embed_norm``: the embedding is scaled to unit length first, as the self-conditioned GAN's code
+    does (stevliu/self-conditioned-gan, ``LatentEmbeddingConcat``). Unscaled, a d-dimensional N(0, 1)
+    embedding has length about √d, so with a small z (2-d on the 2D mixtures) the class code
+    outweighs z at the first layer.
+    """
+
+    def __init__(self, body: nn.Module, n_classes: int, embed_dim: int, embed_norm: bool = False) -> None:
         super().__init__()
         self.body = body
         self.n_classes = n_classes
         self.embed = nn.Embedding(n_classes, embed_dim) if n_classes > 1 else None
+        self.embed_norm = embed_norm
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         if self.embed is not None:
             if y is None:
                 raise ValueError("a conditional generator needs class labels y")
-            z = torch.cat([z, self.embed(y)], dim=1)
+            e = self.embed(y)
+            if self.embed_norm:
+                e = e / e.norm(dim=1, keepdim=True)
+            z = torch.cat([z, e], dim=1)
         return self.body(z)
 
 
