@@ -17,7 +17,9 @@ K = 3
 
 def _nets_and_batch():
     torch.manual_seed(0)
-    arch = network_arch({"arch": "dcgan", "z_dim": 4, "embed_dim": 3, "width": 4}, (1, 8, 8), K, "ac")
+    arch = network_arch(
+        {"arch": "dcgan", "z_dim": 4, "embed_dim": 3, "embed_norm": False, "width": 4}, (1, 8, 8), K, "ac"
+    )
     G, D = build_networks(arch)
     real, y_real = torch.rand(6, 1, 8, 8) * 2 - 1, torch.tensor([0, 1, 2, 0, 1, 2])
     z, y_fake = torch.randn(6, 4), torch.tensor([2, 2, 1, 1, 0, 0])

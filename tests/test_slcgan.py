@@ -36,6 +36,7 @@ def _spec(shape=(2,), k=4, **slc) -> dict:
     return {
         "z_dim": 2,
         "embed_dim": 4,
+        "embed_norm": False,
         "width": 8,
         "lr_c": 1e-3,
         "betas": [0.5, 0.999],
