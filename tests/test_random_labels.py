@@ -44,3 +44,30 @@ def test_random_labels_are_drawn_per_batch_unless_fixed(tmp_path):
     assert not fixed.labels_per_batch and not fixed.uniform_fakes
     drawn, own = _draw_with_indices(fixed)
     assert torch.equal(drawn, own)
+
+
+def _selfcond_phase(tmp_path, fake_batch: str):
+    cfg = tiny_config(fake_batch=fake_batch)
+    spec = run_spec(load_config(write_config(tmp_path, cfg)), "grid-selfcond", 0)
+    m0, f0, l0 = (str(tmp_path / name) for name in ("m0.pt", "f0.h5", "l0.h5"))
+    init_model(spec, m0)
+    extract_features(spec, 0, m0, f0)
+    relabel(spec, 0, l0, f0)
+    return setup_phase(spec, 1, m0, l0, str(tmp_path / "m1.pt"))
+
+
+def test_paired_fakes_take_the_real_batchs_classes_and_g_reuses_them(tmp_path):
+    """fake_batch: paired is the self-conditioned GAN Trainer's batch: fakes of the real batch's classes."""
+    paired = _selfcond_phase(tmp_path / "p", "paired")
+    _, y_real = paired.draw()
+    z, y_fake = paired.d_fakes(y_real)
+    assert torch.equal(y_fake, y_real)
+    z_g, y_g = paired.g_fakes((z, y_fake))
+    assert z_g is z and y_g is y_fake
+
+    independent = _selfcond_phase(tmp_path / "i", "independent")
+    _, y_real = independent.draw()
+    z, y_fake = independent.d_fakes(y_real)
+    assert y_fake.shape == y_real.shape and not torch.equal(y_fake, y_real)
+    z_g, y_g = independent.g_fakes((z, y_fake))
+    assert not torch.equal(z_g, z)

@@ -186,6 +186,16 @@ class Phase:
     def draw_z(self) -> torch.Tensor:
         return torch.randn(self.spec["batch_size"], self.spec["z_dim"], device=self.device, generator=self.gen)
 
+    def d_fakes(self, y_real: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """z and classes of a D step's fakes: drawn afresh, or (``fake_batch: paired``) the real batch's
+        classes, as the self-conditioned GAN's Trainer does, so each class head sees as many fakes as reals."""
+        z = self.draw_z()
+        return z, (y_real if self.spec["fake_batch"] == "paired" else self.draw_fake_classes())
+
+    def g_fakes(self, last_d: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """z and classes of the G step: drawn afresh, or (``paired``) the last D step's, as that Trainer does."""
+        return last_d if self.spec["fake_batch"] == "paired" else (self.draw_z(), self.draw_fake_classes())
+
     def optimizers(self) -> tuple[tuple[torch.optim.Optimizer, float], ...]:
         """Every optimizer with its base learning rate (G, D, then the objective's own)."""
         extra = self.owned.extra_optimizers() if self.owned else []
@@ -303,15 +313,13 @@ def train_step(p: Phase, it: int) -> tuple[torch.Tensor, torch.Tensor, dict]:
     _set_lr(p.optimizers(), _lr_factor(p.spec, p.first_iter + it))
     for _ in range(p.spec["d_steps"]):
         real, y_real = p.draw()
-        z = p.draw_z()
-        y_fake = p.draw_fake_classes()
+        z, y_fake = p.d_fakes(y_real)
         with autocast(p.plan):
             d_loss, d_stats = p.loss.d_loss(p.G, p.D, real, y_real, z, y_fake)
         p.opt_D.zero_grad(set_to_none=True)
         d_loss.backward()
         p.opt_D.step()
-    z = p.draw_z()
-    y_fake = p.draw_fake_classes()
+    z, y_fake = p.g_fakes((z, y_fake))
     # G's step back-propagates through D but needs none of D's weight gradients (D's next step
     # zeroes them): with D frozen the backward pass does less work and the updates are unchanged.
     with frozen(p.D), autocast(p.plan):
