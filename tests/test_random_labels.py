@@ -14,10 +14,11 @@ from relabelgan.relabel import relabel
 from relabelgan.train import setup_phase
 
 
-def _phase(tmp_path, random_labels: str):
+def _phase(tmp_path, method: str, **keys):
+    """Phase 1 of a one-run tiny config (grid, k = 9) with the given run keys, ready to draw batches."""
     cfg = tiny_config()
-    cfg["runs"] = {"grid-random": {"dataset": "grid", "method": "random", "k": 9, "random_labels": random_labels}}
-    spec = run_spec(load_config(write_config(tmp_path, cfg)), "grid-random", 0)
+    cfg["runs"] = {f"grid-{method}": {"dataset": "grid", "method": method, "k": 9, **keys}}
+    spec = run_spec(load_config(write_config(tmp_path, cfg)), f"grid-{method}", 0)
     m0, f0, l0 = (str(tmp_path / name) for name in ("m0.pt", "f0.h5", "l0.h5"))
     init_model(spec, m0)
     extract_features(spec, 0, m0, f0)
@@ -34,38 +35,28 @@ def _draw_with_indices(p):
 
 
 def test_random_labels_are_drawn_per_batch_unless_fixed(tmp_path):
-    per_batch = _phase(tmp_path / "a", "per_batch")
+    per_batch = _phase(tmp_path / "a", "random", random_labels="per_batch")
     assert per_batch.labels_per_batch and per_batch.uniform_fakes
     assert torch.equal(per_batch.fake_weights, torch.ones(9))  # G is sampled uniformly, as it trained
     drawn, own = _draw_with_indices(per_batch)
     assert drawn.shape == own.shape and not torch.equal(drawn, own)
 
-    fixed = _phase(tmp_path / "b", "fixed")
+    fixed = _phase(tmp_path / "b", "random", random_labels="fixed")
     assert not fixed.labels_per_batch and not fixed.uniform_fakes
     drawn, own = _draw_with_indices(fixed)
     assert torch.equal(drawn, own)
 
 
-def _selfcond_phase(tmp_path, fake_batch: str):
-    cfg = tiny_config(fake_batch=fake_batch)
-    spec = run_spec(load_config(write_config(tmp_path, cfg)), "grid-selfcond", 0)
-    m0, f0, l0 = (str(tmp_path / name) for name in ("m0.pt", "f0.h5", "l0.h5"))
-    init_model(spec, m0)
-    extract_features(spec, 0, m0, f0)
-    relabel(spec, 0, l0, f0)
-    return setup_phase(spec, 1, m0, l0, str(tmp_path / "m1.pt"))
-
-
 def test_paired_fakes_take_the_real_batchs_classes_and_g_reuses_them(tmp_path):
     """fake_batch: paired is the self-conditioned GAN Trainer's batch: fakes of the real batch's classes."""
-    paired = _selfcond_phase(tmp_path / "p", "paired")
+    paired = _phase(tmp_path / "p", "selfcond", fake_batch="paired")
     _, y_real = paired.draw()
     z, y_fake = paired.d_fakes(y_real)
     assert torch.equal(y_fake, y_real)
     z_g, y_g = paired.g_fakes((z, y_fake))
     assert z_g is z and y_g is y_fake
 
-    independent = _selfcond_phase(tmp_path / "i", "independent")
+    independent = _phase(tmp_path / "i", "selfcond", fake_batch="independent")
     _, y_real = independent.draw()
     z, y_fake = independent.d_fakes(y_real)
     assert y_fake.shape == y_real.shape and not torch.equal(y_fake, y_real)
