@@ -120,12 +120,12 @@ def _seeds_text(frame: pd.DataFrame, run: str) -> str:
     return f"{len(seeds)} ({', '.join(map(str, seeds))})"
 
 
-def _our_cells(summary: pd.DataFrame, run: str) -> list[str]:
-    """One run's cells in METRICS order; "–" where the metric is missing or undefined (NaN, e.g. no HQ sample)."""
+def _our_cells(summary: pd.DataFrame, run: str, metrics: list[tuple[str, str]] = METRICS) -> list[str]:
+    """One run's cells in ``metrics`` order; "–" where the metric is missing or undefined (NaN, e.g. no HQ sample)."""
     cells = summary[summary["run"] == run].set_index("metric")
-    present = [m in cells.index and pd.notna(cells.loc[m, "mean"]) for m, _ in METRICS]
+    present = [m in cells.index and pd.notna(cells.loc[m, "mean"]) for m, _ in metrics]
     return [
-        format_mean_se(cells.loc[m, "mean"], cells.loc[m, "se"]) if ok else "–" for (m, _), ok in zip(METRICS, present)
+        format_mean_se(cells.loc[m, "mean"], cells.loc[m, "se"]) if ok else "–" for (m, _), ok in zip(metrics, present)
     ]
 
 
@@ -207,11 +207,7 @@ def digits_section(frame: pd.DataFrame) -> str:
     header = "| run | seeds | " + " | ".join(h for _, h in DIGITS_METRICS) + " |"
     lines = [header, "| --- | --- |" + " --- |" * len(DIGITS_METRICS)]
     for run in sorted(frame["run"].unique()):
-        cells = summary[summary["run"] == run].set_index("metric")
-        row = [
-            format_mean_se(cells.loc[m, "mean"], cells.loc[m, "se"]) if m in cells.index else "–"
-            for m, _ in DIGITS_METRICS
-        ]
+        row = _our_cells(summary, run, DIGITS_METRICS)
         lines.append(f"| `{run}` | {_seeds_text(frame, run)} | " + " | ".join(row) + " |")
     lines += [
         "",
@@ -244,11 +240,7 @@ def smnist_section(frame: pd.DataFrame) -> str:
         lines.append(f"| {name} | paper, Table 2 | {PAPER_TABLE2_TRIALS} | " + " | ".join(paper) + " |")
         run = f"smnist-{method}"
         if len(frame) and run in set(frame["run"]):
-            cells = summary[summary["run"] == run].set_index("metric")
-            ours = [
-                format_mean_se(cells.loc[m, "mean"], cells.loc[m, "se"]) if m in cells.index else "–"
-                for m, _ in SMNIST_METRICS
-            ]
+            ours = _our_cells(summary, run, SMNIST_METRICS)
             lines.append(f"| {name} | ours (`{run}`) | {_seeds_text(frame, run)} | " + " | ".join(ours) + " |")
         else:
             lines.append(f"| {name} | ours (`{run}`) | not run yet |" + " |" * len(SMNIST_METRICS))
