@@ -17,7 +17,8 @@ from relabelgan.train import setup_phase
 def _phase(tmp_path, method: str, **keys):
     """Phase 1 of a one-run tiny config (grid, k = 9) with the given run keys, ready to draw batches."""
     cfg = tiny_config()
-    cfg["runs"] = {f"grid-{method}": {"dataset": "grid", "method": method, "k": 9, **keys}}
+    run = {"dataset": "grid", "method": method, "k": 9, **keys}
+    cfg["runs"] = {f"grid-{method}": {key: value for key, value in run.items() if value is not None}}  # None: unset
     spec = run_spec(load_config(write_config(tmp_path, cfg)), f"grid-{method}", 0)
     m0, f0, l0 = (str(tmp_path / name) for name in ("m0.pt", "f0.h5", "l0.h5"))
     init_model(spec, m0)
@@ -62,3 +63,12 @@ def test_paired_fakes_take_the_real_batchs_classes_and_g_reuses_them(tmp_path):
     assert y_fake.shape == y_real.shape and not torch.equal(y_fake, y_real)
     z_g, y_g = independent.g_fakes((z, y_fake))
     assert not torch.equal(z_g, z)
+
+
+def test_auto_fake_batch_is_the_methods_own(tmp_path):
+    """`fake_batch: auto` (the default): selfcond and random pair their fakes with the real batch, as the
+    reference Trainer; the methods from other papers (acgan here) draw them independently."""
+    assert _phase(tmp_path / "s", "selfcond").paired_fakes
+    assert _phase(tmp_path / "r", "random").paired_fakes
+    assert not _phase(tmp_path / "a", "acgan", k=None).paired_fakes
+    assert not _phase(tmp_path / "o", "selfcond", fake_batch="independent").paired_fakes

@@ -10,16 +10,18 @@ inputs exit with status 2 and a one-line message.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any, Callable
 
 import yaml
 
-# Sub-commands in the order `relabelgan --help` lists them: name -> (function, help, arguments).
+# Sub-commands in the order `relabelgan --help` lists them: name -> (function, help, example, arguments).
 # Each command's arguments are declared with it (the decorator below), so a reader finds both in one place.
 Argument = tuple[tuple[str, ...], dict[str, Any]]
-COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], None], str, tuple[Argument, ...]]] = {}
+Command = tuple[Callable[[argparse.Namespace], None], str, str, tuple[Argument, ...]]
+COMMANDS: dict[str, Command] = {}
 
 
 def arg(*flags: str, **options: Any) -> Argument:
@@ -27,18 +29,41 @@ def arg(*flags: str, **options: Any) -> Argument:
     return flags, options
 
 
-def command(name: str, help_: str, *arguments: Argument):
-    """Register the decorated function as ``relabelgan NAME`` taking ``arguments``."""
+def command(name: str, help_: str, *arguments: Argument, example: str):
+    """Register the decorated function as ``relabelgan NAME`` taking ``arguments``; ``example`` is a
+    typical call, shown at the end of ``relabelgan NAME --help``."""
 
     def register(fn: Callable[[argparse.Namespace], None]) -> Callable[[argparse.Namespace], None]:
-        COMMANDS[name] = (fn, help_, arguments)
+        COMMANDS[name] = (fn, help_, example, arguments)
         return fn
 
     return register
 
 
+def non_negative_int(text: str) -> int:
+    """An argparse type: an integer >= 0 (rounds, seeds, dataset indices)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is negative; give an integer >= 0")
+    return value
+
+
+def share(text: str) -> float:
+    """An argparse type: a fraction in (0, 1]."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"{value:g} is not a share; give a number in (0, 1], e.g. 0.2")
+    return value
+
+
 SPEC = arg("--spec", required=True, help="run.yaml written by `relabelgan resolve`")
-ROUND = arg("--round", type=int, required=True)
+ROUND = arg("--round", type=non_negative_int, required=True, help="the round: 0 = untrained, r = after phase r")
 EVALUATOR = arg("--evaluator", help="evaluator.pt of the run's dataset (clf_* metrics)")
 ROUND_OUTPUTS = (
     arg("--features", help="also write the round's features.h5 here (with --metrics)"),
@@ -72,10 +97,11 @@ def _json_argument(text: str, flag: str) -> dict:
     "resolve",
     "write one run's resolved spec (run.yaml) from a config",
     arg("--config", help="config.yaml to resolve the run from"),
-    arg("--run"),
-    arg("--seed", type=int),
+    arg("--run", help="a run name under the config's runs:"),
+    arg("--seed", type=non_negative_int, help="one of the config's seeds"),
     arg("--spec-json", help="an already resolved spec (what the workflow passes)"),
-    arg("--out", required=True),
+    arg("--out", required=True, help="run.yaml to write"),
+    example="relabelgan resolve --config config.yaml --run grid-selfcond --seed 0 --out run.yaml",
 )
 def cmd_resolve(a: argparse.Namespace) -> None:
     from .artifacts import atomic_path
@@ -104,8 +130,9 @@ def _round_outputs(a: argparse.Namespace):
     "init",
     "round 0: freshly initialised networks (and their features and metrics)",
     SPEC,
-    arg("--out", required=True),
+    arg("--out", required=True, help="model.pt of round 0"),
     *ROUND_OUTPUTS,
+    example="relabelgan init --spec results/grid-selfcond/seed0/run.yaml --out /tmp/round_00/model.pt",
 )
 def cmd_init(a: argparse.Namespace) -> None:
     from .init import init_model
@@ -122,12 +149,14 @@ def cmd_init(a: argparse.Namespace) -> None:
     "one training phase: model r-1 + labels r-1 -> model r (and its features and metrics)",
     SPEC,
     ROUND,
-    arg("--model-in", required=True),
-    arg("--labels", required=True),
-    arg("--out", required=True),
-    arg("--log", required=True),
-    arg("--samples", required=True),
+    arg("--model-in", required=True, help="model.pt of round r-1"),
+    arg("--labels", required=True, help="labels.h5 of round r-1 (the classes this phase trains on)"),
+    arg("--out", required=True, help="model.pt of round r"),
+    arg("--log", required=True, help="train_log.csv: losses every log_every iterations"),
+    arg("--samples", required=True, help="samples.png of the trained G"),
     *ROUND_OUTPUTS,
+    example="relabelgan train --spec RUN/run.yaml --round 2 --model-in RUN/round_01/model.pt "
+    "--labels RUN/round_01/labels.h5 --out /tmp/model.pt --log /tmp/train_log.csv --samples /tmp/samples.png",
 )
 def cmd_train(a: argparse.Namespace) -> None:
     from .train import train_phase
@@ -140,8 +169,9 @@ def cmd_train(a: argparse.Namespace) -> None:
     "discriminator features of every training sample (features.h5)",
     SPEC,
     ROUND,
-    arg("--model", required=True),
-    arg("--out", required=True),
+    arg("--model", required=True, help="the round's model.pt"),
+    arg("--out", required=True, help="features.h5 to write"),
+    example="relabelgan extract --spec RUN/run.yaml --round 2 --model RUN/round_02/model.pt --out /tmp/features.h5",
 )
 def cmd_extract(a: argparse.Namespace) -> None:
     from .extract import extract_features
@@ -156,8 +186,10 @@ def cmd_extract(a: argparse.Namespace) -> None:
     ROUND,
     arg("--features", required=True, help="features.h5 of this round (written by its phase)"),
     arg("--previous", help="labels.h5 of the previous round"),
-    arg("--out", required=True),
+    arg("--out", required=True, help="labels.h5 to write"),
     arg("--metrics", help="also write the labels' NMI/purity/accuracy (tidy CSV) here"),
+    example="relabelgan relabel --spec RUN/run.yaml --round 2 --features RUN/round_02/features.h5 "
+    "--previous RUN/round_01/labels.h5 --out /tmp/labels.h5",
 )
 def cmd_relabel(a: argparse.Namespace) -> None:
     from .methods import get_method
@@ -178,10 +210,12 @@ def cmd_relabel(a: argparse.Namespace) -> None:
     "one model's round metrics (tidy CSV), as a phase writes them",
     SPEC,
     ROUND,
-    arg("--model", required=True),
+    arg("--model", required=True, help="the round's model.pt"),
     arg("--labels", help="labels.h5 the model was trained on (real intra-class MS-SSIM)"),
     EVALUATOR,
-    arg("--out", required=True),
+    arg("--out", required=True, help="metrics.csv to write"),
+    example="relabelgan evaluate --spec RUN/run.yaml --round 3 --model RUN/round_03/model.pt "
+    "--labels RUN/round_02/labels.h5 --out /tmp/metrics.csv",
 )
 def cmd_evaluate(a: argparse.Namespace) -> None:
     from .evaluate import evaluate_round
@@ -194,9 +228,11 @@ def cmd_evaluate(a: argparse.Namespace) -> None:
     "the final round's heavier metrics (nearest neighbours, FID/IS)",
     SPEC,
     ROUND,
-    arg("--model", required=True),
+    arg("--model", required=True, help="the final round's model.pt"),
     arg("--reference-stats", help="the dataset's reference_stats file (`relabelgan reference-stats`), for fid: true"),
-    arg("--out", required=True),
+    arg("--out", required=True, help="final_metrics.csv to write"),
+    example="relabelgan evaluate-final --spec RUN/run.yaml --round 3 --model RUN/round_03/model.pt "
+    "--reference-stats results/reference_stats/cifar10/train_inception-v3-compat_pool3.npz --out /tmp/final.csv",
 )
 def cmd_evaluate_final(a: argparse.Namespace) -> None:
     from .evaluate import evaluate_final
@@ -210,6 +246,9 @@ def cmd_evaluate_final(a: argparse.Namespace) -> None:
     arg("--dataset", required=True, help="the dataset's name"),
     arg("--dataset-json", required=True, help="its resolved spec (config datasets.NAME)"),
     arg("--out", required=True, help="the .npz to write (name it by its protocol, as the workflow does)"),
+    example="relabelgan reference-stats --dataset cifar10 "
+    """--dataset-json '{"kind": "cifar10", "path": "/data/cifar-10-batches-bin"}' """
+    "--out /tmp/train_inception-v3-compat_pool3.npz",
 )
 def cmd_reference_stats(a: argparse.Namespace) -> None:
     from .evaluate import reference_stats
@@ -234,6 +273,9 @@ def _print_metrics(values: dict[str, float]) -> None:
     ),
     arg("--out", required=True, help="evaluator.pt"),
     arg("--report", required=True, help="CSV with the test accuracy"),
+    example="""relabelgan train-evaluator --dataset digits --dataset-json '{"kind": "digits"}' """
+    """--settings-json '{"epochs": 20, "test_fraction": 0.2, "seed": 0, "batch_size": 128, "lr": 0.001}' """
+    "--out /tmp/evaluator.pt --report /tmp/evaluator.csv",
 )
 def cmd_train_evaluator(a: argparse.Namespace) -> None:
     from .config import ConfigError
@@ -261,16 +303,17 @@ def cmd_train_evaluator(a: argparse.Namespace) -> None:
     "audit",
     "where samples went, which moved, which classes split or merged",
     arg("labels", nargs="+", help="labels.h5 files of one run (any order)"),
-    arg("--sample", type=int, help="dataset index: its class in every round"),
-    arg("--moved", type=int, metavar="R", help="samples that moved between rounds R and R+1"),
+    arg("--sample", type=non_negative_int, help="dataset index: its class in every round"),
+    arg("--moved", type=non_negative_int, metavar="R", help="samples that moved between rounds R and R+1"),
     arg("--events", action="store_true", help="classes that split or merged"),
     arg(
         "--min-share",
-        type=float,
+        type=share,
         default=0.2,
-        help="share of a class that counts as a split/merge branch (default 0.2)",
+        help="share of a class, in (0, 1], that counts as a split/merge branch (default 0.2)",
     ),
     arg("--out-dir", help="also write transitions.csv, moves.csv, events.csv here"),
+    example="relabelgan audit results/grid-selfcond/seed0/round_0*/labels.h5 --events",
 )
 def cmd_audit(a: argparse.Namespace) -> None:
     from .audit import audit_run, load_rounds, moved_samples, sample_history, split_merge_events, summary
@@ -298,10 +341,12 @@ def cmd_audit(a: argparse.Namespace) -> None:
 @command(
     "lineage",
     "one run's label-flow, transition, size, split-tree and cluster figures",
-    arg("--spec", required=True),
+    SPEC,
     arg("--model", required=True, help="the final model.pt (real vs generated grid)"),
-    arg("--out-dir", required=True),
+    arg("--out-dir", required=True, help="folder for the five PNGs"),
     arg("labels", nargs="+", help="labels.h5 files of the run"),
+    example="relabelgan lineage --spec RUN/run.yaml --model RUN/round_03/model.pt --out-dir /tmp/lineage "
+    "RUN/round_0*/labels.h5",
 )
 def cmd_lineage(a: argparse.Namespace) -> None:
     from .lineage import lineage_figures
@@ -316,12 +361,14 @@ def cmd_lineage(a: argparse.Namespace) -> None:
 @command(
     "tables",
     "comparison table (CSV, Markdown) and plot of one dataset's runs",
-    arg("--metrics", required=True),
-    arg("--dataset", required=True),
+    arg("--metrics", required=True, help="the dataset's gathered metrics CSV"),
+    arg("--dataset", required=True, help="the dataset's name"),
     arg("--evaluator-report", help="the dataset's evaluator.csv (test accuracy note)"),
     arg("--out-csv", required=True),
     arg("--out-md", required=True),
     arg("--out-png", required=True),
+    example="relabelgan tables --metrics results/metrics/grid.csv --dataset grid --out-csv /tmp/grid.csv "
+    "--out-md /tmp/grid.md --out-png /tmp/grid.png",
 )
 def cmd_tables(a: argparse.Namespace) -> None:
     from .tables import comparison
@@ -330,7 +377,13 @@ def cmd_tables(a: argparse.Namespace) -> None:
     print(summary.to_string(index=False))
 
 
-@command("gather", "concatenate metric CSVs", arg("--out", required=True), arg("inputs", nargs="*"))
+@command(
+    "gather",
+    "concatenate metric CSVs",
+    arg("--out", required=True, help="CSV to write"),
+    arg("inputs", nargs="*", help="metrics.csv files (tidy rows)"),
+    example="relabelgan gather --out /tmp/all.csv results/metrics/*.csv",
+)
 def cmd_gather(a: argparse.Namespace) -> None:
     from .tidy import gather_metrics
 
@@ -340,9 +393,10 @@ def cmd_gather(a: argparse.Namespace) -> None:
 @command(
     "figures",
     "metrics-over-rounds figure of one dataset",
-    arg("--metrics", required=True),
-    arg("--dataset", required=True),
-    arg("--out", required=True),
+    arg("--metrics", required=True, help="the dataset's gathered metrics CSV"),
+    arg("--dataset", required=True, help="the dataset's name"),
+    arg("--out", required=True, help="PNG to write"),
+    example="relabelgan figures --metrics results/metrics/grid.csv --dataset grid --out /tmp/grid_rounds.png",
 )
 def cmd_figures(a: argparse.Namespace) -> None:
     from .figures import metrics_over_rounds
@@ -357,6 +411,8 @@ def cmd_figures(a: argparse.Namespace) -> None:
     arg("--labels", help="that round's labels.h5 (selfcond, splitting: its centroids)"),
     arg("--out", required=True, help="CSV: item, label, probability or distance"),
     arg("inputs", nargs="+", help="images, folders of images, .npy/.h5 arrays, or 'train'"),
+    example="relabelgan assign --model results/digits-selfcond/seed0/round_03/model.pt "
+    "--labels results/digits-selfcond/seed0/round_03/labels.h5 --out assign.csv my_digits.npy",
 )
 def cmd_assign(a: argparse.Namespace) -> None:
     import numpy as np
@@ -374,6 +430,7 @@ def cmd_assign(a: argparse.Namespace) -> None:
     arg("--account", help="SLURM account every job is charged to"),
     arg("--partition", help="SLURM partition every job goes to"),
     arg("--force", action="store_true", help="replace an existing profile"),
+    example="relabelgan install-profile slurm --account myaccount --partition gpu",
 )
 def cmd_install_profile(a: argparse.Namespace) -> None:
     from .profiles import install_profile
@@ -387,11 +444,32 @@ def cmd_install_profile(a: argparse.Namespace) -> None:
     print(f"now: snakemake --cores 2 --profile {a.name}")
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("relabelgan")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "(not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="relabelgan", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(
+        prog="relabelgan",
+        description=__doc__.splitlines()[0],
+        epilog="example: relabelgan audit results/grid-selfcond/seed0/round_0*/labels.h5 "
+        "(the workflow itself runs with `snakemake --cores N`; README.md)",
+    )
+    p.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = p.add_subparsers(dest="command", required=True)
-    for name, (fn, help_, arguments) in COMMANDS.items():
-        sp = sub.add_parser(name, help=help_, description=help_)
+    for name, (fn, help_, example, arguments) in COMMANDS.items():
+        sp = sub.add_parser(
+            name,
+            help=help_,
+            description=help_,
+            epilog=f"example:\n  {example}",
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         sp.set_defaults(func=fn)
         for flags, options in arguments:
             sp.add_argument(*flags, **options)
@@ -415,6 +493,9 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading: not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit's flush
+        return 0
     return 0
 
 

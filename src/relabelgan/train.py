@@ -157,6 +157,7 @@ class Phase:
     idx_all: torch.Tensor
     uniform_fakes: bool
     labels_per_batch: bool  # classes drawn afresh for every batch (random labels, the reference's baseline)
+    paired_fakes: bool  # a D step's fakes take the real batch's classes; G's step reuses them (fake_batch)
     inputs: dict[str, str]  # checksums of model r-1 and labels r-1: a snapshot resumes only with these
     resume_path: Path
     done: int = 0
@@ -190,11 +191,11 @@ class Phase:
         """z and classes of a D step's fakes: drawn afresh, or (``fake_batch: paired``) the real batch's
         classes, as the self-conditioned GAN's Trainer does, so each class head sees as many fakes as reals."""
         z = self.draw_z()
-        return z, (y_real if self.spec["fake_batch"] == "paired" else self.draw_fake_classes())
+        return z, (y_real if self.paired_fakes else self.draw_fake_classes())
 
     def g_fakes(self, last_d: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         """z and classes of the G step: drawn afresh, or (``paired``) the last D step's, as that Trainer does."""
-        return last_d if self.spec["fake_batch"] == "paired" else (self.draw_z(), self.draw_fake_classes())
+        return last_d if self.paired_fakes else (self.draw_z(), self.draw_fake_classes())
 
     def optimizers(self) -> tuple[tuple[torch.optim.Optimizer, float], ...]:
         """Every optimizer with its base learning rate (G, D, then the objective's own)."""
@@ -301,6 +302,7 @@ def setup_phase(spec: dict, rnd: int, model_in: str, labels_path: str, model_out
         idx_all=torch.from_numpy(labels.sample_index).to(device),
         uniform_fakes=method.fake_classes(spec) == "uniform",
         labels_per_batch=method.draws_batch_labels(spec),
+        paired_fakes=method.fake_batch(spec) == "paired",
         inputs=inputs,
         resume_path=resume_path,
         done=done,

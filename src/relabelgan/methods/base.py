@@ -48,6 +48,7 @@ class Method:
     loss: ClassVar[str] = "nonsaturating"  # a key of losses.LOSSES
     relabels: ClassVar[bool] = False  # a labels.h5 per round; otherwise round 0's hold throughout
     ac_samples: ClassVar[str] = "real"  # what an 'ac' D's classifier learns on when ac_d_samples is 'auto'
+    fakes: ClassVar[str] = "independent"  # how a batch's fakes get their classes when fake_batch is 'auto'
     assigns_by: ClassVar[str | None] = None  # how `relabelgan assign` labels new data (assign.ASSIGNERS)
 
     # ------------------------------------------------------------------ config and networks
@@ -65,6 +66,10 @@ class Method:
     def ac_d_samples(self, spec: dict) -> str:
         """What an 'ac' D's classifier learns on: the run's ``ac_d_samples``, 'auto' = this method's own."""
         return self.ac_samples if spec["ac_d_samples"] == "auto" else spec["ac_d_samples"]
+
+    def fake_batch(self, spec: dict) -> str:
+        """How a batch's fakes get their classes: the run's ``fake_batch``, 'auto' = this method's own."""
+        return self.fakes if spec["fake_batch"] == "auto" else spec["fake_batch"]
 
     def make_loss(self, spec: dict) -> GANLoss:
         from ..losses import make_loss

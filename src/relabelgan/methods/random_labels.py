@@ -17,6 +17,7 @@ from .base import Method, RoundFeatures, check_cluster_count, fixed_round
 class RandomLabels(Method):
     name = "random"
     conditioning = "heads"
+    fakes = "paired"  # the reference trains this baseline with selfcond's Trainer
 
     def check_run(self, name: str, run: dict, n_samples: int | None, source: str) -> None:
         check_cluster_count(name, run, n_samples, source, kmeans_subset=False)
