@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 import torch
 
-from relabelgan.artifacts import ArtifactError
+from relabelgan.artifacts import ArtifactError, LabelRound
+from relabelgan.evaluate import dominant_truth
 from relabelgan.evaluator import class_histogram_metrics, evaluator_metrics, load_evaluator, train_evaluator
 from relabelgan.metrics.clustering import best_permutation_accuracy, clustering_metrics, purity
 from relabelgan.metrics.diversity import intra_class_msssim, protocol_name, protocol_side
@@ -179,6 +180,33 @@ def test_evaluator_metrics_tell_real_from_collapsed(grid_evaluator):
     assert good["clf_modes"] == 9 and bad["clf_modes"] == 1
     assert good["clf_reverse_kl"] < 0.05 < bad["clf_reverse_kl"]
     assert good["clf_frechet"] < bad["clf_frechet"]
+
+
+def test_class_agreement_sees_whether_samples_follow_their_class(grid_evaluator):
+    """Samples drawn from the Gaussian their class stands for agree; the same samples under shuffled
+    classes (a G that ignores its class) agree only by chance."""
+    from relabelgan.datasets import load_dataset
+
+    d, _ = grid_evaluator
+    ev = load_evaluator(str(d / "evaluator.pt"))
+    data = load_dataset({**GRID, "seed": 7})
+    truth = data.y.numpy()
+    # Two clusters per Gaussian (ids 2g and 2g+1), as a split round makes them: dominant truth g.
+    clusters = LabelRound(
+        2 * truth + np.arange(len(truth)) % 2, np.full(18, -1), np.zeros((18, 0)), np.arange(len(truth)), {}
+    )
+    dominant = dominant_truth(clusters, truth)
+    assert dominant.tolist() == [g for g in range(9) for _ in (0, 1)]
+    followed = evaluator_metrics(ev, data.x, clusters.labels, dominant)["clf_class_agreement"]
+    ignored = evaluator_metrics(ev, data.x, np.random.default_rng(0).permutation(clusters.labels), dominant)
+    assert followed > 0.95 and ignored["clf_class_agreement"] < 0.25
+    assert "clf_class_agreement" not in evaluator_metrics(ev, data.x)  # no classes given: not computed
+
+
+def test_dominant_truth_marks_empty_classes():
+    labels = LabelRound(np.array([0, 0, 2, 2, 2]), np.full(3, -1), np.zeros((3, 0)), np.array([4, 3, 2, 1, 0]), {})
+    truth = np.array([7, 7, 5, 1, 1])  # by dataset index; sample_index maps rows to it
+    assert dominant_truth(labels, truth).tolist() == [1, -1, 7]
 
 
 def test_a_foreign_evaluator_file_is_refused_by_name(tmp_path):

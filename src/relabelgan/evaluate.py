@@ -11,7 +11,9 @@ they compare with (docs/metrics.md lists every metric and its protocol).
 
 from __future__ import annotations
 
-from .artifacts import read_labels
+import numpy as np
+
+from .artifacts import LabelRound, read_labels
 from .checkpoint import load_checkpoint, load_networks
 from .datasets import Dataset, load_dataset
 from .device import derive_seed, pick_device
@@ -45,10 +47,21 @@ def _mixture_metrics(spec: dict, rnd: int, x, data: Dataset, tag: str) -> dict[s
     return values
 
 
-def _evaluator_metrics(evaluator_path: str, x, tag: str) -> dict[str, float]:
+def _evaluator_metrics(evaluator_path: str, x, y_gen, dominant: np.ndarray | None, tag: str) -> dict[str, float]:
     from .evaluator import evaluator_metrics, load_evaluator
 
-    return {f"{k}_{tag}": v for k, v in evaluator_metrics(load_evaluator(evaluator_path), x).items()}
+    values = evaluator_metrics(load_evaluator(evaluator_path), x, y_gen.numpy(), dominant)
+    return {f"{k}_{tag}": v for k, v in values.items()}
+
+
+def dominant_truth(labels: LabelRound, truth: np.ndarray) -> np.ndarray:
+    """Per class of ``labels``, the true class most of its members have (-1 for an empty class): what a
+    sample generated for that class should look like, for ``clf_class_agreement``."""
+    member_truth = truth[labels.sample_index]
+    dominant = np.full(labels.k, -1, dtype=np.int64)
+    for c in np.unique(labels.labels):
+        dominant[c] = np.bincount(member_truth[labels.labels == c]).argmax()
+    return dominant
 
 
 def evaluate_round(
@@ -83,7 +96,10 @@ def evaluate_round(
         if data.means is not None:
             values.update(_mixture_metrics(spec, rnd, x, data, tag))
         if evaluator_path:
-            values.update(_evaluator_metrics(evaluator_path, x, tag))
+            # G's classes are the labels' when it trained on them (not so for a split round's new classes)
+            truth = labels is not None and data.y is not None and labels.k == int(state["arch"]["n_classes"])
+            dominant = dominant_truth(labels, data.y.numpy()) if truth else None
+            values.update(_evaluator_metrics(evaluator_path, x, y_gen, dominant, tag))
         if data.is_image:
             pairs = int(spec["msssim_pairs"])
             stem = protocol_name(data.x.shape[-1])

@@ -209,8 +209,20 @@ def class_histogram_metrics(pred: np.ndarray, n_classes: int, reference: np.ndar
     return {"modes": float(nz.sum()), "reverse_kl": kl}
 
 
-def evaluator_metrics(evaluator: Evaluator, samples: torch.Tensor) -> dict[str, float]:
-    """``clf_*`` metrics of generated samples (see the module docstring)."""
+def class_agreement(pred: np.ndarray, classes: np.ndarray, dominant: np.ndarray) -> float:
+    """Share of samples read as the dominant true class of the class they were generated for
+    (``dominant[c]``: the true class most real members of class c have; -1 for an empty class)."""
+    return float(np.mean(pred == dominant[classes]))
+
+
+def evaluator_metrics(
+    evaluator: Evaluator,
+    samples: torch.Tensor,
+    classes: np.ndarray | None = None,
+    dominant: np.ndarray | None = None,
+) -> dict[str, float]:
+    """``clf_*`` metrics of generated samples (see the module docstring); with the classes the samples
+    were generated for and each class's dominant true class, also ``clf_class_agreement``."""
     pred, feats, n_possible = evaluator.classify(samples)
     if evaluator.per_channel(samples):
         # Stacked MNIST: the reference distribution of triples is uniform (1000 modes), as in the papers.
@@ -222,4 +234,6 @@ def evaluator_metrics(evaluator: Evaluator, samples: torch.Tensor) -> dict[str, 
     out = {"clf_modes": hist["modes"], "clf_reverse_kl": hist["reverse_kl"]}
     if np.isfinite(fd):
         out["clf_frechet"] = fd
+    if classes is not None and dominant is not None:
+        out["clf_class_agreement"] = class_agreement(pred, classes, dominant)
     return out
