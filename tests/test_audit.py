@@ -85,6 +85,39 @@ def test_split_found_from_overlap_alone(tmp_path):
     assert events[["event", "cluster", "into_or_from", "evidence"]].values.tolist() == [["split", 0, "0 1", "overlap"]]
 
 
+@pytest.mark.parametrize("parent", [[0, 1, 2], [-1, -1, -1]], ids=["identity-parents", "no-parents"])
+def test_swapped_ids_are_a_relabelling_not_splits_or_moves(tmp_path, parent):
+    """Classes 0 and 1 swap ids, no sample changes group: no split, no merge, no "8 of 12 moved"."""
+    a = _round(tmp_path / "a.h5", 0, [0] * 4 + [1] * 4 + [2] * 4, [-1, -1, -1])
+    b = _round(tmp_path / "b.h5", 1, [1] * 4 + [0] * 4 + [2] * 4, parent)
+    assert split_merge_events(*load_rounds([a, b])).empty
+    summary = relabelgan("audit", a, b).stdout
+    assert "round 0 -> 1: relabelled 0<->1 (a permutation of ids), no sample changed group" in summary, summary
+    assert "moved" not in summary and "split" not in summary and "merged" not in summary, summary
+    events = relabelgan("audit", "--events", "--out-dir", str(tmp_path / "audit"), a, b).stdout
+    assert "split" not in events and pd.read_csv(tmp_path / "audit" / "events.csv").empty
+
+
+def test_real_split_beside_a_swap_is_still_reported(tmp_path):
+    """Old 0 splits into new 0 and 1 while old 1 takes id 2: the split stands, with either parents record."""
+    a = _round(tmp_path / "a.h5", 0, [0] * 6 + [1] * 6, [-1, -1])
+    for parent in ([0, 0, 1], [-1, -1, -1]):
+        b = _round(tmp_path / "b.h5", 1, [0] * 3 + [1] * 3 + [2] * 6, parent)
+        events = split_merge_events(*load_rounds([a, b]))
+        assert events[["event", "cluster", "into_or_from"]].values.tolist() == [["split", 0, "0 1"]], parent
+        summary = relabelgan("audit", a, b).stdout
+        assert "9 of 12 samples moved" in summary and "class 0 split into 0 1" in summary, summary
+        assert "permutation" not in summary
+
+
+def test_identity_parents_do_not_turn_a_move_into_a_split(tmp_path):
+    """Parents [0, 1] (ids kept) while old 0 mostly went to new 1: one child in the overlap, no split."""
+    a = _round(tmp_path / "a.h5", 0, [0] * 5 + [1] * 5, [-1, -1])
+    b = _round(tmp_path / "b.h5", 1, [1] * 5 + [1] * 5, [0, 1])
+    events = split_merge_events(*load_rounds([a, b]))
+    assert "split" not in events["event"].tolist()
+
+
 def test_audit_cli_answers_and_writes_tables(three_rounds, tmp_path):
     out = relabelgan("audit", "--sample", "3", *three_rounds).stdout
     assert re.search(r"^\s*1\s+3\s+1\s+2\s+0\s*$", out, re.M), out  # round 1: sample 3 in class 1 (size 2, parent 0)
@@ -105,6 +138,26 @@ def test_audit_cli_bad_input_names_the_problem(three_rounds, tmp_path):
     broken.write_bytes(b"not hdf5")
     proc = relabelgan("audit", str(broken), *three_rounds, check=False)
     assert proc.returncode == 2 and "broken.h5" in proc.stderr
+
+
+def test_audit_given_a_checkpoint_says_so_and_never_advises_deleting_it(three_rounds, tmp_path):
+    import torch
+
+    model = tmp_path / "model.pt"
+    torch.save({"G": {"w": torch.ones(3)}, "step": 7}, model)
+    assert model.read_bytes()[:4] == b"PK\x03\x04"  # torch's zip format
+    proc = relabelgan("audit", str(model), *three_rounds, check=False)
+    assert proc.returncode == 2, proc.stderr
+    assert f"{model} is a model checkpoint (model.pt), not a labels.h5/features.h5" in proc.stderr, proc.stderr
+    assert "give the round's labels.h5" in proc.stderr and "Delete" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    # A damaged labels.h5 (HDF5 signature, truncated body) still gets the delete-and-rebuild advice.
+    damaged = tmp_path / "damaged.h5"
+    data = Path(three_rounds[0]).read_bytes()
+    damaged.write_bytes(data[: len(data) // 2])
+    proc = relabelgan("audit", str(damaged), *three_rounds, check=False)
+    assert proc.returncode == 2 and "damaged.h5: not a readable HDF5 file" in proc.stderr
+    assert "Delete it and rerun" in proc.stderr
 
 
 def test_audit_refuses_labels_of_two_runs(tmp_path):
@@ -171,7 +224,14 @@ def test_workflow_audit_lineage_tables_and_html_report(tiny_run):
         assert (run / "lineage" / f"{name}.png").stat().st_size > 1000
     metrics = pd.read_csv(res / "metrics.csv")
     names = set(metrics["metric"])
-    assert {"labels_nmi", "labels_purity", "labels_accuracy", "clf_modes_1k", "clf_frechet_1k"} <= names
+    assert {
+        "labels_nmi",
+        "labels_purity",
+        "labels_accuracy",
+        "clf_modes_1k",
+        "clf_frechet_1k",
+        "clf_class_agreement_1k",
+    } <= names
     # Final-round image metrics (nearest neighbours, FID/IS) are made for image datasets only.
     assert "nn_ratio_1k" not in names and not (run / "final_metrics.csv").exists()
     acc = pd.read_csv(res / "evaluators" / "grid" / "evaluator.csv")

@@ -122,6 +122,19 @@ def test_cli_resolve_reports_missing_run(tmp_path):
     assert "'nope'" in proc.stderr
 
 
+def test_cli_resolve_names_the_line_of_a_yaml_syntax_error(tmp_path):
+    """A YAML typo is one line naming file:line:column, with exit 2, not PyYAML's 40-line traceback."""
+    bad = tmp_path / "config.yaml"
+    bad.write_text("seeds: [0]\nruns:\n  grid:\n    method: selfcond\n   dataset: grid\n")  # line 5 dedented
+    out = tmp_path / "x.yaml"
+    proc = relabelgan("resolve", "--config", str(bad), "--run", "x", "--seed", "0", "--out", str(out), check=False)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.startswith(f"relabelgan resolve: error: {bad}:5:"), proc.stderr
+    assert "not valid YAML (" in proc.stderr and "fix that line" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+    assert not out.exists()
+
+
 @pytest.mark.e2e
 def test_a_non_editable_install_loads_configs(tmp_path):
     """The schema ships inside the package: `pip install .` (not -e) resolves config.yaml too."""

@@ -71,6 +71,55 @@ def test_cifar10_files_of_random_bytes_are_refused(tmp_path):
         load_dataset({"kind": "cifar10", "path": str(tmp_path)})
 
 
+def _random_bytes(path, n: int, seed: int) -> None:
+    np.random.default_rng(seed).integers(0, 256, n).astype(np.uint8).tofile(path)
+
+
+def test_stl10_files_of_random_bytes_are_refused(tmp_path):
+    """Right sizes, wrong content: a label byte beyond 1..10 means train_y.bin is not STL-10's."""
+    _random_bytes(tmp_path / "train_X.bin", 4 * 3 * 96 * 96, 0)
+    _random_bytes(tmp_path / "train_y.bin", 4, 1)
+    with pytest.raises(DatasetError, match=r"train_y\.bin holds label \d+ \(not 1\.\.10\).*re-extract stl10"):
+        load_dataset({"kind": "stl10", "path": str(tmp_path)})
+    np.array([1, 2, 3], np.uint8).tofile(tmp_path / "train_y.bin")  # valid labels, one short
+    with pytest.raises(DatasetError, match=r"train_y\.bin holds 3 labels for 4 images"):
+        load_dataset({"kind": "stl10", "path": str(tmp_path)})
+
+
+def _idx(path, magic: int, array: np.ndarray) -> None:
+    dims = b"".join(int(d).to_bytes(4, "big") for d in array.shape)
+    path.write_bytes(magic.to_bytes(4, "big") + dims + array.astype(np.uint8).tobytes())
+
+
+def test_mnist_files_of_random_bytes_are_refused(tmp_path):
+    """Random bytes of idx sizes fail the magic number; a valid header with bad contents is named too."""
+    images, labels = tmp_path / "train-images-idx3-ubyte", tmp_path / "train-labels-idx1-ubyte"
+    _random_bytes(images, 16 + 4 * 28 * 28, 0)
+    _random_bytes(labels, 8 + 4, 1)
+    spec = {"kind": "mnist", "path": str(tmp_path)}
+    with pytest.raises(
+        DatasetError, match=r"train-images-idx3-ubyte starts with magic number 0x\w+, expected 0x00000803"
+    ):
+        load_dataset(spec)
+    digits = np.random.default_rng(2).integers(0, 256, (4, 28, 28))
+    _idx(images, 0x803, digits)
+    with pytest.raises(DatasetError, match=r"train-labels-idx1-ubyte starts with .* expected 0x00000801"):
+        load_dataset(spec)
+    _idx(labels, 0x801, np.array([3, 200, 1, 0]))
+    with pytest.raises(DatasetError, match=r"train-labels-idx1-ubyte holds label 200 \(not 0\.\.9\)"):
+        load_dataset(spec)
+    _idx(labels, 0x801, np.array([3, 2, 1]))
+    with pytest.raises(DatasetError, match=r"train-labels-idx1-ubyte holds 3 labels for 4 images"):
+        load_dataset(spec)
+    images.write_bytes(images.read_bytes()[:-100])  # a truncated download
+    with pytest.raises(DatasetError, match=r"train-images-idx3-ubyte has \d+ bytes, but its header .* truncated"):
+        load_dataset(spec)
+    _idx(images, 0x803, digits)
+    _idx(labels, 0x801, np.array([3, 2, 1, 0]))
+    d = load_dataset(spec)
+    assert d.y.tolist() == [3, 2, 1, 0] and d.x.shape[0] == 4
+
+
 def test_stl10_is_resized_to_48(tmp_path):
     np.random.default_rng(0).integers(0, 256, 2 * 3 * 96 * 96).astype(np.uint8).tofile(tmp_path / "train_X.bin")
     np.array([1, 10], np.uint8).tofile(tmp_path / "train_y.bin")

@@ -1,12 +1,14 @@
-"""`relabelgan install-profile slurm`: the user profile behind `snakemake --profile slurm` (issue 11).
+"""`relabelgan install-profile slurm`: the user profile behind `snakemake --profile slurm` (issue 11),
+and how Snakemake merges the SLURM profiles with the workflow profile profiles/default (issue 12).
 
 The SLURM run through it is tests/test_slurm.py; here, what it writes and that it never clobbers a profile.
 """
 
 from __future__ import annotations
 
+import pytest
 import yaml
-from conftest import relabelgan
+from conftest import REPO, relabelgan
 
 
 def test_install_profile_writes_the_user_profile_and_never_clobbers_it(tmp_path, monkeypatch):
@@ -33,3 +35,31 @@ def test_install_profile_falls_back_to_home_config(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))
     relabelgan("install-profile", "slurm")
     assert (tmp_path / ".config" / "snakemake" / "slurm" / "config.yaml").exists()
+
+
+def _snakemake_settings(monkeypatch, *args: str):
+    """The options Snakemake 9's own CLI parser makes of ``args`` plus the profiles it picks up."""
+    from snakemake.cli import parse_args
+
+    monkeypatch.setenv("SLURM_CONF", "/dev/null")  # no 9 s scontrol probe when the SLURM plugin loads
+    monkeypatch.chdir(REPO)  # where users start snakemake, so profiles/default is applied
+    _, args = parse_args(["--snakefile", str(REPO / "Snakefile"), "-n", *args])
+    return args
+
+
+@pytest.mark.parametrize("profile", ["repo", "installed"])
+def test_slurm_profiles_keep_going_despite_the_workflow_profile(tmp_path, monkeypatch, profile):
+    """profiles/default wins key by key over every --profile: it must not reset the SLURM profiles'
+    keep-going (one failed job would stop a whole cluster run) or printshellcmds."""
+    if profile == "installed":
+        monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+        relabelgan("install-profile", "slurm")
+        path = str(tmp_path / "xdg" / "snakemake" / "slurm")
+    else:
+        path = str(REPO / "profiles" / "slurm")
+    slurm = _snakemake_settings(monkeypatch, "--profile", path)
+    assert slurm.executor == "slurm" and slurm.retries == 2
+    assert slurm.keep_going is True and slurm.printshellcmds is True
+    assert slurm.show_failed_logs is True and slurm.cores == 2  # profiles/default was applied too
+    local = _snakemake_settings(monkeypatch)
+    assert local.executor is None and local.keep_going is False and local.show_failed_logs is True

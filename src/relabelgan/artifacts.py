@@ -67,6 +67,31 @@ def atomic_path(final: str | os.PathLike) -> Iterator[Path]:
         tmp_path.unlink(missing_ok=True)
 
 
+ZIP_MAGIC = b"PK\x03\x04"  # torch.save writes a zip archive: a model.pt given where an .h5 belongs
+HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+_ARTIFACT_NAMES = {FEATURES_FORMAT: "features.h5", LABELS_FORMAT: "labels.h5"}
+
+
+def _unreadable(path: Path, expected_format: str, error: OSError) -> ArtifactError:
+    """Say what an unopenable file is; advise deleting it only when it looks like a damaged HDF5 file."""
+    want = _ARTIFACT_NAMES.get(expected_format, "HDF5 artifact")
+    if path.is_dir():
+        return ArtifactError(f"{path}: is a folder, not a file; give the run's {want}")
+    with open(path, "rb") as f:
+        head = f.read(len(HDF5_MAGIC))
+    if head.startswith(ZIP_MAGIC):
+        # A valid checkpoint given by mistake: deleting it would throw away a trained model.
+        return ArtifactError(
+            f"{path} is a model checkpoint (model.pt), not a labels.h5/features.h5; give the round's {want}"
+        )
+    if head == b"" or head.startswith(HDF5_MAGIC):
+        return ArtifactError(
+            f"{path}: not a readable HDF5 file ({error}); it may be truncated. "
+            "Delete it and rerun the rule that makes it."
+        )
+    return ArtifactError(f"{path}: not an HDF5 file (it starts with {head!r}); give the run's {want}")
+
+
 def _open_h5(path: str | os.PathLike, expected_format: str) -> h5py.File:
     path = Path(path)
     if not path.exists():
@@ -74,9 +99,7 @@ def _open_h5(path: str | os.PathLike, expected_format: str) -> h5py.File:
     try:
         f = h5py.File(path, "r")
     except OSError as e:
-        raise ArtifactError(
-            f"{path}: not a readable HDF5 file ({e}); it may be truncated. Delete it and rerun the rule that makes it."
-        ) from e
+        raise _unreadable(path, expected_format, e) from e
     fmt = f.attrs.get("format")
     if fmt != expected_format:
         f.close()

@@ -5,8 +5,9 @@ Answers three questions (docs/audit.md):
 - which samples moved between rounds r and r+1 (:func:`moved_samples`);
 - which clusters split or merged (:func:`split_merge_events`): old class c *split* when two or more
   new classes each took at least ``min_share`` of c's members, or when labels.h5 records two or more
-  children with ``parent == c``; new class j *merged* old classes when two or more of them each gave
-  at least ``min_share`` of j's members.
+  children with ``parent == c`` that each took some of c's members; new class j *merged* old classes when two or more of them each gave
+  at least ``min_share`` of j's members. A round pair whose transition matrix is a permutation (every
+  sample kept its group, only the ids changed) has no splits or merges, whatever labels.h5's parents say.
 Samples are matched across rounds by ``sample_index`` (dataset index), never by row position.
 """
 
@@ -97,16 +98,53 @@ def moved_samples(a: LabelRound, b: LabelRound) -> pd.DataFrame:
     )
 
 
+def relabelling(m: np.ndarray) -> dict[int, int] | None:
+    """Old id -> new id when the transition matrix ``m`` is a permutation of the non-empty classes
+    (each non-empty row and column has exactly one nonzero), else None."""
+    rows, cols = m[m.sum(1) > 0], m[:, m.sum(0) > 0]
+    if not (((rows > 0).sum(1) == 1).all() and ((cols > 0).sum(0) == 1).all()):
+        return None
+    return {int(i): int(j) for i, j in zip(*np.nonzero(m))}
+
+
+def _cycles(mapping: dict[int, int]) -> str:
+    """A relabelling in words: swaps as ``0<->1``, longer cycles as ``0->2->1->0``, moves to a free id as ``3->4``."""
+    moved = {i: j for i, j in mapping.items() if i != j}
+    parts, seen = [], set()
+    # Chains start at an id nothing moved into (a move onto an unused id); cycles at their smallest id.
+    starts = sorted(i for i in moved if i not in moved.values()) + sorted(moved)
+    for start in starts:
+        if start in seen:
+            continue
+        path = [start]
+        while path[-1] in moved and moved[path[-1]] not in path:
+            path.append(moved[path[-1]])
+        seen.update(path)
+        closed = path[-1] in moved  # the walk came back to its start
+        if closed and len(path) == 2:
+            parts.append(f"{path[0]}<->{path[1]}")
+        else:
+            parts.append("->".join(map(str, path + [path[0]] if closed else path)))
+    return ", ".join(parts)
+
+
 def split_merge_events(a: LabelRound, b: LabelRound, min_share: float = 0.2) -> pd.DataFrame:
     """Splits and merges between rounds a and b (see the module docstring), one row per event."""
     m = transition_matrix(a, b)
+    cols = ["round_from", "round_to", "event", "cluster", "into_or_from", "evidence", "members"]
+    if relabelling(m) is not None:
+        # Only the ids changed: recorded parents (often the identity, or -1) describe ids, not groups.
+        return pd.DataFrame([], columns=cols)
     out_share = m / np.maximum(m.sum(1, keepdims=True), 1)  # share of old class i going to new j
     in_share = m / np.maximum(m.sum(0, keepdims=True), 1)  # share of new class j coming from old i
     rows = []
     for i in range(a.k):
         children = set(np.flatnonzero(out_share[i] >= min_share).tolist())
-        declared = set(np.flatnonzero(b.parent == i).tolist())
-        if len(children | declared) >= 2:
+        # A recorded child that got none of i's samples is no branch of i.
+        declared = set(np.flatnonzero((b.parent == i) & (m[i] > 0)).tolist())
+        # Overlap and parents are two kinds of evidence, each judged alone: one child seen in the
+        # overlap plus a different, recorded one is a relabelling, not a split.
+        if len(children) >= 2 or len(declared) >= 2:
             evidence = "parent" if len(declared) >= 2 else "overlap"
             rows.append(
                 {
@@ -133,7 +171,6 @@ def split_merge_events(a: LabelRound, b: LabelRound, min_share: float = 0.2) -> 
                     "members": int(m[:, j].sum()),
                 }
             )
-    cols = ["round_from", "round_to", "event", "cluster", "into_or_from", "evidence", "members"]
     return pd.DataFrame(rows, columns=cols)
 
 
@@ -179,6 +216,14 @@ def summary(rounds: list[LabelRound], min_share: float = 0.2) -> str:
         moved = moved_samples(a, b)
         events = split_merge_events(a, b, min_share)
         n = len(_aligned(a, b)[0])
+        mapping = relabelling(transition_matrix(a, b))
+        if len(moved) and mapping is not None:
+            # New ids for the same groups: counting "moves" here would report a stable run as churning.
+            lines.append(
+                f"round {a.attrs['round']} -> {b.attrs['round']}: relabelled {_cycles(mapping)} "
+                f"(a permutation of ids), no sample changed group, k {a.k} -> {b.k}"
+            )
+            continue
         lines.append(
             f"round {a.attrs['round']} -> {b.attrs['round']}: {len(moved)} of {n} samples moved "
             f"({100.0 * len(moved) / max(n, 1):.1f}%), k {a.k} -> {b.k}"

@@ -138,13 +138,28 @@ def _check_run_for_method(name: str, run: dict, dataset: dict, source: str) -> N
     get_method(run["method"]).check_run(name, run, dataset_size(dataset), source)
 
 
+def _read_yaml(path: Path) -> Any:
+    """A YAML file's content; a syntax error becomes one line naming file:line:column, not a traceback."""
+    try:
+        with open(path) as f:
+            return yaml.safe_load(f)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        if mark is None:
+            raise ConfigError(f"{path}: not valid YAML ({problem}); fix the file") from None
+        # PyYAML counts lines and columns from 0; editors count from 1.
+        raise ConfigError(
+            f"{path}:{mark.line + 1}:{mark.column + 1}: not valid YAML ({problem}); fix that line"
+        ) from None
+
+
 def load_config(path: str | Path) -> dict:
     """Read and resolve a config.yaml."""
     path = Path(path)
     if not path.exists():
         raise ConfigError(f"{path}: config file not found")
-    with open(path) as f:
-        return resolve_config(yaml.safe_load(f) or {}, source=str(path))
+    return resolve_config(_read_yaml(path) or {}, source=str(path))
 
 
 MIXTURE_KINDS = ("ring", "grid")  # the 2D datasets; every other kind holds images
@@ -191,8 +206,7 @@ def read_spec(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.exists():
         raise ConfigError(f"{path}: run spec not found; make it with `relabelgan resolve` or the workflow")
-    with open(path) as f:
-        spec = yaml.safe_load(f)
+    spec = _read_yaml(path)
     for key in ("name", "seed", "method", "dataset_spec"):
         if not isinstance(spec, dict) or key not in spec:
             raise ConfigError(f"{path}: not a resolved run spec (key {key!r} missing)")

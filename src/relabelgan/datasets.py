@@ -138,25 +138,69 @@ def _stl10(name: str, spec: dict) -> Dataset:
     if size == 0 or size % (3 * 96 * 96):
         raise DatasetError(f"stl10: {root / images_file} has {size} bytes, not whole 96x96x3 images")
     images = np.memmap(root / images_file, dtype=np.uint8, mode="r").reshape(-1, 3, 96, 96)
+    y = _stl10_labels(root / labels_file, len(images)) if labels_file else None  # before the slow conversion
     resolution = spec["resolution"]
     x = torch.empty(len(images), 3, resolution, resolution)
     for i in range(0, len(images), STL10_CHUNK):
         # STL-10 stores images column-major: transpose to (N, C, H, W).
         chunk = np.ascontiguousarray(images[i : i + STL10_CHUNK].transpose(0, 1, 3, 2))
         x[i : i + len(chunk)] = images_to_tensor(chunk, resolution)
-    if labels_file is None:
+    if y is None:
         return Dataset(name, x, None, 1)
-    y = np.fromfile(root / labels_file, dtype=np.uint8).astype(np.int64) - 1
     return Dataset(name, x, torch.from_numpy(y), 10)
 
 
-def _read_idx(path: Path) -> np.ndarray:
+def _stl10_labels(path: Path, n_images: int) -> np.ndarray:
+    """STL-10's classes 0..9 (the file stores 1..10), checked against the image count."""
+    y = np.fromfile(path, dtype=np.uint8).astype(np.int64) - 1
+    _check_labels(y, n_images, path, "stl10", "re-extract stl10_binary.tar.gz", offset=1)
+    return y
+
+
+def _check_labels(labels: np.ndarray, n_images: int, path: Path, what: str, fix: str, offset: int = 0) -> None:
+    """Refuse a labels file that does not give one class in 0..9 per image (``offset``: how the file stores 0)."""
+    if len(labels) != n_images:
+        raise DatasetError(f"{what}: {path} holds {len(labels)} labels for {n_images} images; {fix}")
+    bad = labels[(labels < 0) | (labels > 9)]
+    if len(bad):
+        raise DatasetError(
+            f"{what}: {path} holds label {int(bad[0]) + offset} (not {offset}..{9 + offset}): "
+            f"not the dataset's labels file; {fix}"
+        )
+
+
+# idx magic numbers: two zero bytes, type 0x08 (uint8), then the number of dimensions.
+IDX_IMAGES_MAGIC = 0x00000803  # (N, 28, 28)
+IDX_LABELS_MAGIC = 0x00000801  # (N,)
+MNIST_FIX = "fetch train-images-idx3-ubyte and train-labels-idx1-ubyte (or their .gz) again from the MNIST release"
+
+
+def _read_idx(path: Path, magic: int, what: str) -> np.ndarray:
+    """An idx file's uint8 array; DatasetError naming the file when its magic or size is wrong."""
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as f:
-        data = f.read()
-    ndim = data[3]
+    try:
+        with opener(path, "rb") as f:
+            data = f.read()
+    except (OSError, EOFError) as e:  # a damaged .gz
+        raise DatasetError(f"{what}: {path} cannot be read ({e}); {MNIST_FIX}") from None
+    found = int.from_bytes(data[:4], "big")
+    if len(data) < 4 or found != magic:
+        raise DatasetError(
+            f"{what}: {path} starts with magic number 0x{found:08x}, expected 0x{magic:08x}: "
+            f"not an MNIST idx file; {MNIST_FIX}"
+        )
+    ndim = magic & 0xFF
+    header = 4 + 4 * ndim
     dims = [int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
+    expected = header + math.prod(dims)  # Python ints: random header bytes must not overflow
+    if len(data) != expected:
+        raise DatasetError(
+            f"{what}: {path} has {len(data)} bytes, but its header (shape {tuple(dims)}) needs {expected}: "
+            f"truncated or damaged; {MNIST_FIX}"
+        )
+    if ndim == 3 and dims[1:] != [28, 28]:
+        raise DatasetError(f"{what}: {path} holds {dims[1]}x{dims[2]} images, not MNIST's 28x28; {MNIST_FIX}")
+    return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(dims)
 
 
 def _find(root: Path, stem: str, what: str, hint: str) -> Path:
@@ -206,8 +250,10 @@ def _mnist_arrays(spec: dict, what: str) -> tuple[np.ndarray, np.ndarray]:
         return _embedded_mnist_arrays(what)
     root = Path(spec["path"])
     hint = "Put the MNIST idx files (train-images-idx3-ubyte, train-labels-idx1-ubyte, optionally .gz) there"
-    images = _read_idx(_find(root, "train-images-idx3-ubyte", what, hint))
-    labels = _read_idx(_find(root, "train-labels-idx1-ubyte", what, hint)).astype(np.int64)
+    images = _read_idx(_find(root, "train-images-idx3-ubyte", what, hint), IDX_IMAGES_MAGIC, what)
+    labels_path = _find(root, "train-labels-idx1-ubyte", what, hint)
+    labels = _read_idx(labels_path, IDX_LABELS_MAGIC, what).astype(np.int64)
+    _check_labels(labels, len(images), labels_path, what, MNIST_FIX)
     return images, labels
 
 
