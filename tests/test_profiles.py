@@ -6,6 +6,8 @@ The SLURM run through it is tests/test_slurm.py; here, what it writes and that i
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import yaml
 from conftest import REPO, relabelgan
@@ -63,3 +65,25 @@ def test_slurm_profiles_keep_going_despite_the_workflow_profile(tmp_path, monkey
     assert slurm.show_failed_logs is True and slurm.cores == 2  # profiles/default was applied too
     local = _snakemake_settings(monkeypatch)
     assert local.executor is None and local.keep_going is False and local.show_failed_logs is True
+
+
+def test_slurm_profile_without_slurm_commands_stops_in_one_line(tiny_workdir, tmp_path):
+    """On a machine without SLURM's client, `--profile profiles/slurm` stops before any job, naming the
+    missing commands (the plugin alone would fail each submission after its retries)."""
+    import importlib.util
+    import shutil
+
+    from conftest import BIN, snakemake
+
+    if importlib.util.find_spec("snakemake_executor_plugin_slurm") is None:
+        pytest.skip("the SLURM executor plugin (extra [slurm]) is not installed")
+    bare = tmp_path / "bin"  # a PATH with the tools a run needs and none of SLURM's
+    bare.mkdir()
+    for tool in ("python", "snakemake", "relabelgan", "bash", "sh", "which", "cat", "env", "uname", "rm", "mkdir"):
+        found = shutil.which(tool, path=f"{BIN}{os.pathsep}{os.environ['PATH']}")
+        if found:
+            (bare / tool).symlink_to(found)
+    proc = snakemake(tiny_workdir, "--profile", str(REPO / "profiles" / "slurm"), check=False, env={"PATH": str(bare)})
+    assert proc.returncode != 0
+    assert "--profile slurm: sbatch, sinfo, sacct, squeue not found on PATH" in proc.stderr
+    assert not (tiny_workdir / "results").exists()  # nothing ran, nothing was submitted

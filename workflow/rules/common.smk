@@ -216,3 +216,23 @@ def comparison_inputs(wildcards):
     if has_evaluator(wildcards.dataset):
         inputs["evaluator"] = evaluator_file("evaluator.csv", wildcards.dataset)
     return inputs
+
+
+def slurm_preflight() -> None:
+    """With the SLURM executor, stop at once, in one line, when SLURM's commands are missing (the plugin
+    would otherwise fail every job submission, each after its retries, with the cause buried in logs)."""
+    import shutil
+
+    plugin = workflow.executor_plugin
+    if plugin is None or plugin.name != "slurm":
+        return
+    missing = [cmd for cmd in ("sbatch", "sinfo", "sacct", "squeue") if shutil.which(cmd) is None]
+    if missing:
+        raise WorkflowError(
+            f"--profile slurm: {', '.join(missing)} not found on PATH; run snakemake on the cluster's "
+            "submit host (where SLURM's commands are), or drop --profile slurm to run locally"
+        )
+
+
+onstart:
+    slurm_preflight()
