@@ -43,7 +43,7 @@ def format_mean_se(mean: float, se: float = float("nan")) -> str:
     significant digits (at most 6 significant digits of the mean); a missing se (one seed) is left out.
     """
     if not np.isfinite(mean):
-        return "–"  # not computed (e.g. FID/IS without the Inception weights): shown, never dropped
+        return "–"  # not computed or undefined for this run (e.g. no seed has it): shown, never dropped
     places = decimals_for(mean, 3)
     if np.isfinite(se):
         places = min(max(places, decimals_for(se, 2)), max(places, decimals_for(mean, 6)))
@@ -68,7 +68,10 @@ def markdown_table(summary: pd.DataFrame, title: str, notes: list[str] = ()) -> 
     seeds = f"{n.min()}" if n.min() == n.max() else f"{n.min()}–{n.max()}"
     lines += ["", f"Final round of each run; mean ± standard error over {seeds} seed(s)."]
     if not np.isfinite(summary["mean"]).all():
-        lines += ["– = not computed: the job's log says why (FID/IS need the Inception weights, docs/metrics.md)."]
+        lines += [
+            "– = not computed for that run: the metric does not apply to it or is undefined "
+            "(e.g. a spread ratio without high-quality samples; docs/metrics.md says when each applies)."
+        ]
     lines += [f"{note}" for note in notes]
     return "\n".join(lines) + "\n"
 
