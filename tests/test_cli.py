@@ -30,11 +30,11 @@ def test_every_command_help_ends_with_an_example_of_itself(name):
 @pytest.mark.parametrize(
     ("args", "named"),
     [
-        (["audit", "x.h5", "--min-share", "5"], "--min-share: 5 is not a share"),
-        (["audit", "x.h5", "--min-share", "0"], "--min-share: 0 is not a share"),
-        (["audit", "x.h5", "--sample", "-1"], "--sample: -1 is negative"),
+        (["audit", "x.h5", "--min-share", "5"], "--min-share: 5 is out of range; give a number in (0, 1]"),
+        (["audit", "x.h5", "--min-share", "0"], "--min-share: 0 is out of range"),
+        (["audit", "x.h5", "--sample", "-1"], "--sample: -1 is out of range; give an integer >= 0"),
         (["audit", "x.h5", "--moved", "one"], "--moved: 'one' is not an integer"),
-        (["extract", "--spec", "s", "--round", "-2", "--model", "m", "--out", "o"], "--round: -2 is negative"),
+        (["extract", "--spec", "s", "--round", "-2", "--model", "m", "--out", "o"], "--round: -2 is out of range"),
     ],
 )
 def test_out_of_range_options_exit_2_naming_the_option(args, named):

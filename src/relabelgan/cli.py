@@ -40,26 +40,23 @@ def command(name: str, help_: str, *arguments: Argument, example: str):
     return register
 
 
-def non_negative_int(text: str) -> int:
-    """An argparse type: an integer >= 0 (rounds, seeds, dataset indices)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{value} is negative; give an integer >= 0")
-    return value
+def _ranged(convert: Callable[[str], Any], kind: str, in_range: Callable[[Any], bool], want: str):
+    """An argparse type: ``convert(text)``, refused unless ``in_range`` (argparse then exits 2 naming the option)."""
+
+    def parse(text: str) -> Any:
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {kind}") from None
+        if not in_range(value):
+            raise argparse.ArgumentTypeError(f"{text} is out of range; give {want}")
+        return value
+
+    return parse
 
 
-def share(text: str) -> float:
-    """An argparse type: a fraction in (0, 1]."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0 < value <= 1:
-        raise argparse.ArgumentTypeError(f"{value:g} is not a share; give a number in (0, 1], e.g. 0.2")
-    return value
+non_negative_int = _ranged(int, "an integer", lambda v: v >= 0, "an integer >= 0")  # rounds, seeds, indices
+share = _ranged(float, "a number", lambda v: 0 < v <= 1, "a number in (0, 1], e.g. 0.2")
 
 
 SPEC = arg("--spec", required=True, help="run.yaml written by `relabelgan resolve`")
