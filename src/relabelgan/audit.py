@@ -5,9 +5,10 @@ Answers three questions (docs/audit.md):
 - which samples moved between rounds r and r+1 (:func:`moved_samples`);
 - which clusters split or merged (:func:`split_merge_events`): old class c *split* when two or more
   new classes each took at least ``min_share`` of c's members, or when labels.h5 records two or more
-  children with ``parent == c`` that each took some of c's members; new class j *merged* old classes when two or more of them each gave
-  at least ``min_share`` of j's members. A round pair whose transition matrix is a permutation (every
-  sample kept its group, only the ids changed) has no splits or merges, whatever labels.h5's parents say.
+  children with ``parent == c`` that each took some of c's members; new class j *merged* old classes
+  when two or more of them each gave at least ``min_share`` of j's members. A round pair whose
+  transition matrix is a permutation (every sample kept its group, only the ids changed) has no splits
+  or merges, whatever labels.h5's parents say.
 Samples are matched across rounds by ``sample_index`` (dataset index), never by row position.
 """
 
@@ -214,8 +215,6 @@ def summary(rounds: list[LabelRound], min_share: float = 0.2) -> str:
     lines = []
     for a, b in zip(rounds, rounds[1:]):
         moved = moved_samples(a, b)
-        events = split_merge_events(a, b, min_share)
-        n = len(_aligned(a, b)[0])
         mapping = relabelling(transition_matrix(a, b))
         if len(moved) and mapping is not None:
             # New ids for the same groups: counting "moves" here would report a stable run as churning.
@@ -224,11 +223,12 @@ def summary(rounds: list[LabelRound], min_share: float = 0.2) -> str:
                 f"(a permutation of ids), no sample changed group, k {a.k} -> {b.k}"
             )
             continue
+        n = len(_aligned(a, b)[0])
         lines.append(
             f"round {a.attrs['round']} -> {b.attrs['round']}: {len(moved)} of {n} samples moved "
             f"({100.0 * len(moved) / max(n, 1):.1f}%), k {a.k} -> {b.k}"
         )
-        for ev in events.itertuples():
+        for ev in split_merge_events(a, b, min_share).itertuples():
             verb = "split into" if ev.event == "split" else "merged from"
             lines.append(f"  class {ev.cluster} {verb} {ev.into_or_from} ({ev.evidence})")
     return "\n".join(lines)
