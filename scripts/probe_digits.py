@@ -3,7 +3,8 @@
 Same sequence as the Snakemake rules (init, round-0 labels, train phases, extract + relabel for
 relabelling methods, evaluate_round with the digits evaluator), without the per-job process starts.
 
-usage: python scripts/probe_digits.py NAME BASE_RUN key=yamlvalue ...   (BASE_RUN: a run of config.yaml; outputs under $PROBE_ROOT, default /tmp/probe_digits)
+usage: python scripts/probe_digits.py NAME BASE_RUN key=yamlvalue ...   (BASE_RUN: a run of config.yaml; outputs under $PROBE_ROOT,
+default /tmp/probe_digits; seed $PROBE_SEED, default 0)
 Prints one line: NAME, gen/real MS-SSIM (eval-mode and train-mode BN), Frechet, modes, train seconds.
 """
 
@@ -75,7 +76,7 @@ def make_spec(name: str, base: str, overrides: list[str]) -> dict:
         node[parts[-1]] = yaml.safe_load(value)
     cfg["runs"] = {name: run}
     cfg["results"] = str(ROOT / "runs")
-    return run_spec(resolve_config(cfg), name, 0)
+    return run_spec(resolve_config(cfg), name, int(os.environ.get("PROBE_SEED", 0)))
 
 
 def train_mode_msssim(spec: dict, model: str, rnd: int) -> float:
@@ -100,7 +101,7 @@ def make_labels(spec, rnd, out, features, previous=None):
 def run(name: str, base: str, overrides: list[str]) -> dict:
     spec = make_spec(name, base, overrides)
     method = get_method(spec["method"])
-    d = ROOT / "runs" / name
+    d = ROOT / "runs" / f"{name}_s{spec['seed']}"
     d.mkdir(parents=True, exist_ok=True)
     (d / "spec.json").write_text(json.dumps(spec, indent=1, default=str))
     rp = lambda r, f: str(d / f"round_{r:02d}" / f)  # noqa: E731
@@ -129,6 +130,7 @@ def run(name: str, base: str, overrides: list[str]) -> dict:
     m = evaluate_round(spec, R, rp(R, "model.pt"), labels_at(R), rp(R, "metrics.csv"), evaluator())
     out = {
         "name": name,
+        "seed": spec["seed"],
         "gen": m.get("msssim_w3_40px_gen_intra"),
         "real": m.get("msssim_w3_40px_real_intra"),
         "gen_trainBN": train_mode_msssim(spec, rp(R, "model.pt"), R),

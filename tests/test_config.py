@@ -48,6 +48,20 @@ def test_run_keys_override_defaults():
             lambda c: c["runs"]["grid-selfcond"].update(fid=True),
             "runs.grid-selfcond.fid is true, but FID/IS need images",
         ),
+        # BatchNorm in D: the DCGAN body only, and never in a WGAN-GP critic.
+        (
+            lambda c: c["runs"]["grid-selfcond"].update(d_norm="batch"),
+            "runs.grid-selfcond.d_norm is 'batch', which only the dcgan D has",
+        ),
+        (
+            lambda c: (
+                c["datasets"].update(digits={"kind": "digits"}),
+                c["runs"]["grid-selfcond"].update(
+                    dataset="digits", method="splitting", d_norm="batch", arch="dcgan", k=1
+                ),
+            ),
+            "runs.grid-selfcond.d_norm is 'batch', but method 'splitting' trains a WGAN-GP critic",
+        ),
     ],
 )
 def test_bad_values_are_named(mutate, needle):

@@ -156,7 +156,7 @@ def test_missing_path_is_named(kind, tmp_path):
 
 @pytest.mark.parametrize("shape", [(2,), (1, 8, 8), (3, 32, 32), (3, 48, 48)])
 def test_networks_fit_every_data_shape(shape):
-    spec = {"arch": "auto", "z_dim": 8, "embed_dim": 4, "embed_norm": False, "width": 8}
+    spec = {"arch": "auto", "z_dim": 8, "embed_dim": 4, "embed_norm": False, "width": 8, "d_norm": "auto"}
     G, D = build_networks(network_arch(spec, shape, n_classes=5, conditioning="heads"))
     y = torch.tensor([0, 4, 2])
     x = G(torch.randn(3, 8), y)

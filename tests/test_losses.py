@@ -18,7 +18,10 @@ K = 3
 def _nets_and_batch():
     torch.manual_seed(0)
     arch = network_arch(
-        {"arch": "dcgan", "z_dim": 4, "embed_dim": 3, "embed_norm": False, "width": 4}, (1, 8, 8), K, "ac"
+        {"arch": "dcgan", "z_dim": 4, "embed_dim": 3, "embed_norm": False, "width": 4, "d_norm": "auto"},
+        (1, 8, 8),
+        K,
+        "ac",
     )
     G, D = build_networks(arch)
     real, y_real = torch.rand(6, 1, 8, 8) * 2 - 1, torch.tensor([0, 1, 2, 0, 1, 2])
@@ -85,3 +88,52 @@ def test_generator_class_embedding_is_unit_length_only_with_embed_norm(embed_nor
         assert torch.allclose(lengths, torch.ones(6))
     else:
         assert torch.allclose(lengths, G.embed(y).norm(dim=1)) and (lengths > 2).all()  # ~sqrt(32)
+
+
+def _batchnorms(module: torch.nn.Module) -> int:
+    return sum(isinstance(m, torch.nn.BatchNorm2d) for m in module.modules())
+
+
+@pytest.mark.parametrize(
+    "arch, d_norm, gradient_penalty, expected",
+    [
+        ("dcgan", "auto", False, "batch"),  # the DCGAN / AC-GAN discriminator
+        ("dcgan", "auto", True, "none"),  # a WGAN-GP critic: its penalty is per sample
+        ("dcgan", "none", False, "none"),
+        ("mlp", "auto", False, "none"),
+        ("resnet_small", "auto", False, "none"),
+    ],
+)
+def test_d_norm_auto_puts_batchnorm_in_a_dcgan_d_only(arch, d_norm, gradient_penalty, expected):
+    spec = {"arch": arch, "z_dim": 4, "embed_dim": 3, "embed_norm": False, "width": 4, "d_norm": d_norm}
+    shape = (2,) if arch == "mlp" else (1, 8, 8)
+    record = network_arch(spec, shape, K, "ac", gradient_penalty=gradient_penalty)
+    assert record["d_norm"] == expected
+    _, D = build_networks(record)
+    # Every convolution but the first is followed by one (5 convolutions at 8x8).
+    assert _batchnorms(D.body) == (4 if expected == "batch" else 0)
+
+
+def test_a_checkpoint_made_before_d_norm_rebuilds_its_d_without_batchnorm():
+    record = network_arch(
+        {"arch": "dcgan", "z_dim": 4, "embed_dim": 3, "embed_norm": False, "width": 4, "d_norm": "auto"},
+        (1, 8, 8),
+        K,
+        "ac",
+    )
+    del record["d_norm"]
+    _, D = build_networks(record)
+    assert _batchnorms(D) == 0
+
+
+@pytest.mark.parametrize("method, expected", [("acgan", "batch"), ("selfcond", "batch"), ("splitting", "none")])
+def test_init_resolves_d_norm_from_the_method_loss(method, expected, tmp_path):
+    from relabelgan.checkpoint import load_checkpoint
+    from relabelgan.init import init_model
+
+    cfg = tiny_config()
+    cfg["datasets"]["digits"] = {"kind": "digits"}
+    cfg["runs"] = {"d": {"dataset": "digits", "method": method, "k": 10 if method != "splitting" else 1, "width": 4}}
+    spec = run_spec(resolve_config(cfg), "d", 0)
+    init_model(spec, str(tmp_path / "model.pt"))
+    assert load_checkpoint(str(tmp_path / "model.pt"))["arch"]["d_norm"] == expected

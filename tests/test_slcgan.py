@@ -38,6 +38,7 @@ def _spec(shape=(2,), k=4, **slc) -> dict:
         "embed_dim": 4,
         "embed_norm": False,
         "width": 8,
+        "d_norm": "auto",
         "lr_c": 1e-3,
         "betas": [0.5, 0.999],
         "arch": "auto",

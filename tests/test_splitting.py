@@ -27,7 +27,7 @@ KMEANS = {"backend": "sklearn", "n_init": 2, "max_iter": 100, "subset": 10000}
 def _perturbed_state(kind: str, shape: tuple[int, ...], k: int) -> dict:
     """A splitting checkpoint whose every conditional parameter and BN statistic is non-trivial."""
     torch.manual_seed(0)
-    spec = {"arch": kind, "z_dim": 8, "embed_dim": 4, "embed_norm": False, "width": 8}
+    spec = {"arch": kind, "z_dim": 8, "embed_dim": 4, "embed_norm": False, "width": 8, "d_norm": "auto"}
     arch = network_arch(spec, shape, k, "ac", class_tree=ClassTree.roots(k).to_record())
     G, D = build_networks(arch)
     with torch.no_grad():

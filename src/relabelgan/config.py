@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from .errors import ConfigError
+from .network_choice import resolve_arch
 
 # Package data, so a non-editable install (`pip install .`) validates configs too.
 SCHEMA_PATH = Path(__file__).resolve().with_name("config.schema.yaml")
@@ -90,8 +91,27 @@ def resolve_config(config: dict, source: str = "config") -> dict:
             raise ConfigError(
                 f"{source}: runs.{name}.fid is true, but FID/IS need images and {run['dataset']} is 2D; set it false"
             )
+        _check_d_norm(name, run, cfg["datasets"][run["dataset"]], source)
         _check_run_for_method(name, run, cfg["datasets"][run["dataset"]], source)
     return cfg
+
+
+def _check_d_norm(name: str, run: dict, dataset: dict, source: str) -> None:
+    """BatchNorm in D exists for the DCGAN body only, and a WGAN-GP critic's per-sample penalty forbids it."""
+    if run["d_norm"] != "batch":
+        return
+    from .methods import get_method
+
+    arch = resolve_arch(run["arch"], images=dataset["kind"] not in MIXTURE_KINDS)
+    if arch != "dcgan":
+        raise ConfigError(
+            f"{source}: runs.{name}.d_norm is 'batch', which only the dcgan D has (arch {arch!r}); set it auto or none"
+        )
+    if get_method(run["method"]).loss == "wgan_gp":
+        raise ConfigError(
+            f"{source}: runs.{name}.d_norm is 'batch', but method {run['method']!r} trains a WGAN-GP critic, "
+            "whose gradient penalty is per sample; set it auto or none"
+        )
 
 
 def _run_properties() -> dict:

@@ -19,7 +19,14 @@ def init_model(spec: dict, out: str) -> None:
     data = load_dataset(spec["dataset_spec"], spec["dataset"])
     torch.manual_seed(derive_seed(spec["seed"], "init"))
     k = method.n_classes(spec, data.n_classes)
-    arch = network_arch(spec, tuple(data.x.shape[1:]), k, method.conditioning, class_tree=method.class_tree(k))
+    arch = network_arch(
+        spec,
+        tuple(data.x.shape[1:]),
+        k,
+        method.conditioning,
+        class_tree=method.class_tree(k),
+        gradient_penalty=method.loss == "wgan_gp",
+    )
     G, D = build_networks(arch)
     # An objective that trains networks of its own (slcgan's C) initialises them here, on their own seed.
     loss = method.make_loss(spec)

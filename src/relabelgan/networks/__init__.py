@@ -11,6 +11,7 @@ from typing import Any, Iterator
 
 from torch import nn
 
+from ..network_choice import resolve_arch, resolve_d_norm
 from .class_tree import ClassTree, TreeGenerator
 from .conditional import Discriminator, DOutput, Generator
 from .dcgan import DCGANGeneratorBody, dcgan_discriminator_body
@@ -18,7 +19,14 @@ from .mlp import mlp_discriminator_body, mlp_generator_body
 from .resnet import WIDTHS as RESNET_WIDTHS
 from .resnet import ResNetCriticBody, ResNetGeneratorBody
 
-__all__ = ["DOutput", "Discriminator", "Generator", "build_networks", "network_arch", "ARCHITECTURES"]
+__all__ = [
+    "DOutput",
+    "Discriminator",
+    "Generator",
+    "build_networks",
+    "network_arch",
+    "ARCHITECTURES",
+]
 
 
 def _g_in(arch: dict) -> int:
@@ -33,7 +41,8 @@ def _mlp(arch: dict) -> tuple[nn.Module, nn.Module, int]:
 
 def _dcgan(arch: dict) -> tuple[nn.Module, nn.Module, int]:
     c, res, _ = arch["data_shape"]
-    d_body, feat = dcgan_discriminator_body(c, res, arch["width"])
+    # Absent in checkpoints made before the key: those D had no BatchNorm.
+    d_body, feat = dcgan_discriminator_body(c, res, arch["width"], batchnorm=arch.get("d_norm", "none") == "batch")
     return DCGANGeneratorBody(_g_in(arch), c, res, arch["width"]), d_body, feat
 
 
@@ -47,16 +56,19 @@ ARCHITECTURES = {"mlp": _mlp, "dcgan": _dcgan, "resnet_a": _resnet, "resnet_b": 
 
 
 def network_arch(
-    spec: dict, data_shape: tuple[int, ...], n_classes: int, conditioning: str, class_tree: dict | None = None
+    spec: dict,
+    data_shape: tuple[int, ...],
+    n_classes: int,
+    conditioning: str,
+    class_tree: dict | None = None,
+    gradient_penalty: bool = False,
 ) -> dict[str, Any]:
     """The architecture record for a run: what :func:`build_networks` needs, nothing more.
 
     With ``class_tree`` (a ClassTree record), G conditions through class-tree BatchNorm
-    instead of an embedding (method ``splitting``).
+    instead of an embedding (method ``splitting``). ``gradient_penalty``: D is a WGAN-GP critic.
     """
-    arch = spec["arch"]
-    if arch == "auto":
-        arch = "mlp" if len(data_shape) == 1 else "dcgan"
+    arch = resolve_arch(spec["arch"], images=len(data_shape) > 1)
     record = {
         "kind": arch,
         "data_shape": list(data_shape),
@@ -66,6 +78,7 @@ def network_arch(
         "width": RESNET_WIDTHS.get(arch, int(spec["width"])),
         "n_classes": int(n_classes),
         "conditioning": conditioning,
+        "d_norm": resolve_d_norm(spec["d_norm"], arch, gradient_penalty),
     }
     if class_tree is not None:
         record["class_tree"] = class_tree

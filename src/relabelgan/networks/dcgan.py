@@ -38,14 +38,28 @@ class DCGANGeneratorBody(nn.Module):
         return self.net(self.fc(z).view(len(z), self.top, self.start, self.start))
 
 
-def dcgan_discriminator_body(channels: int, resolution: int, width: int = 64) -> tuple[nn.Sequential, int]:
-    """Conv stack (no BatchNorm, so it also serves as a WGAN-GP critic) and its flattened output size."""
+def dcgan_discriminator_body(
+    channels: int, resolution: int, width: int = 64, batchnorm: bool = False
+) -> tuple[nn.Sequential, int]:
+    """Conv stack and its flattened output size.
+
+    ``batchnorm``: a BatchNorm after every convolution but the first, as the DCGAN and AC-GAN
+    discriminators have. D sees a batch of fakes apart from the real batch, so the batch statistics
+    tell it when G's samples are all alike; without them the digits models collapsed to one image per
+    class (docs/results.md). Off for a WGAN-GP critic, whose penalty is per sample.
+    """
     n, start = stages_for(resolution)
     layers: list[nn.Module] = []
     c_in = channels
+
+    def conv(c_in: int, c_out: int, kernel: int, stride: int, first: bool = False) -> list[nn.Module]:
+        norm = [nn.BatchNorm2d(c_out)] if batchnorm and not first else []
+        return [nn.Conv2d(c_in, c_out, kernel, stride, 1), *norm, nn.LeakyReLU(0.1)]
+
     for i in range(n):
         c = width * 2**i
-        layers += [nn.Conv2d(c_in, c, 3, 1, 1), nn.LeakyReLU(0.1), nn.Conv2d(c, 2 * c, 4, 2, 1), nn.LeakyReLU(0.1)]
+        layers += conv(c_in, c, 3, 1, first=i == 0)
+        layers += conv(c, 2 * c, 4, 2)
         c_in = 2 * c
-    layers += [nn.Conv2d(c_in, c_in, 3, 1, 1), nn.LeakyReLU(0.1)]
+    layers += conv(c_in, c_in, 3, 1)
     return nn.Sequential(*layers), c_in * start * start
