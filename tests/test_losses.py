@@ -137,3 +137,36 @@ def test_init_resolves_d_norm_from_the_method_loss(method, expected, tmp_path):
     spec = run_spec(resolve_config(cfg), "d", 0)
     init_model(spec, str(tmp_path / "model.pt"))
     assert load_checkpoint(str(tmp_path / "model.pt"))["arch"]["d_norm"] == expected
+
+
+def test_real_data_statistics_make_eval_mode_features_those_of_the_real_batch():
+    """After a phase, D's BatchNorm running statistics are the real data's, not a mix with G's fakes."""
+    from relabelgan.networks import real_data_statistics
+
+    torch.manual_seed(0)
+    spec = {"arch": "dcgan", "z_dim": 4, "embed_dim": 3, "embed_norm": False, "width": 4, "d_norm": "batch"}
+    _, D = build_networks(network_arch(spec, (1, 8, 8), K, "heads"))
+    real, fakes = torch.rand(256, 1, 8, 8) * 2 - 1, torch.rand(256, 1, 8, 8) * 0.1 + 0.5
+    D.train()
+    with torch.no_grad():
+        for _ in range(20):  # what training leaves: running statistics of real and fake batches in turn
+            D.features(real[:64]), D.features(fakes[:64])
+        D.eval()
+        mixed = D.features(real)
+        real_data_statistics(D, real, 64, "cpu")
+        assert not D.training
+        calibrated = D.features(real)
+        D.train()
+        batch = D.features(real)  # normalised by the real data's own statistics
+    assert not torch.allclose(mixed, batch, atol=0.05)
+    assert torch.allclose(calibrated, batch, atol=0.05)
+
+
+def test_real_data_statistics_leave_a_d_without_batchnorm_alone():
+    from relabelgan.networks import real_data_statistics
+
+    spec = {"arch": "dcgan", "z_dim": 4, "embed_dim": 3, "embed_norm": False, "width": 4, "d_norm": "none"}
+    _, D = build_networks(network_arch(spec, (1, 8, 8), K, "heads"))
+    before = {k: v.clone() for k, v in D.state_dict().items()}
+    real_data_statistics(D, torch.rand(32, 1, 8, 8), 16, "cpu")
+    assert all(torch.equal(before[k], v) for k, v in D.state_dict().items())

@@ -7,10 +7,10 @@ import torch
 from . import __version__
 from .checkpoint import save_checkpoint
 from .datasets import load_dataset
-from .device import derive_seed
+from .device import derive_seed, pick_device
 from .losses import OwnsNetworks
 from .methods import get_method
-from .networks import build_networks, network_arch
+from .networks import build_networks, network_arch, real_data_statistics
 
 
 def init_model(spec: dict, out: str) -> None:
@@ -28,6 +28,9 @@ def init_model(spec: dict, out: str) -> None:
         gradient_penalty=method.loss == "wgan_gp",
     )
     G, D = build_networks(arch)
+    device = pick_device(spec)
+    real_data_statistics(D.to(device), data.x, spec["extract_batch"], device)
+    D.cpu()
     # An objective that trains networks of its own (slcgan's C) initialises them here, on their own seed.
     loss = method.make_loss(spec)
     extra = (

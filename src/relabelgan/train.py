@@ -28,7 +28,7 @@ from .datasets import Dataset, load_dataset
 from .device import derive_seed, pick_device
 from .losses import OwnsNetworks
 from .methods import get_method
-from .networks import Discriminator, Generator, frozen
+from .networks import Discriminator, Generator, frozen, real_data_statistics
 from .progress import Progress
 from .round_outputs import RoundOutputs, write_round_outputs
 from .samples import save_sample_figure
@@ -393,6 +393,7 @@ def finish_phase(
     round_outputs: RoundOutputs | None,
 ) -> None:
     """Write model r (with provenance), the log, the sample figure and the round's outputs; drop the snapshot."""
+    real_data_statistics(p.D, p.data.x, p.spec["extract_batch"], p.device)
     final = p.snapshot(p.spec["iters_per_phase"])
     final["provenance"] = {
         "spec": p.spec,

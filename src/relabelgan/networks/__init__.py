@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any, Iterator
 
+import torch
 from torch import nn
 
 from ..network_choice import resolve_arch, resolve_d_norm
@@ -24,6 +25,7 @@ __all__ = [
     "Discriminator",
     "Generator",
     "build_networks",
+    "real_data_statistics",
     "network_arch",
     "ARCHITECTURES",
 ]
@@ -113,3 +115,26 @@ def frozen(module: nn.Module) -> Iterator[nn.Module]:
     finally:
         for p, flag in zip(module.parameters(), flags):
             p.requires_grad_(flag)
+
+
+@torch.no_grad()
+def real_data_statistics(D: Discriminator, x: torch.Tensor, batch: int, device: torch.device | str) -> None:
+    """Set the running statistics of D's BatchNorms to those of the real data ``x`` (d_norm: batch).
+
+    Training updates them with real and fake batches in turn, so in eval mode the features of real
+    samples (what relabelling clusters, what ``assign`` matches) would be normalised by statistics
+    that mix in G's samples and drift as D and G fight. A no-op for a D without BatchNorm.
+    """
+    norms = [m for m in D.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not norms:
+        return
+    was_training, momenta = D.training, [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # a plain average over the batches below
+    D.train()
+    for i in range(0, len(x), batch):
+        D.features(x[i : i + batch].to(device))
+    for m, momentum in zip(norms, momenta):
+        m.momentum = momentum
+    D.train(was_training)
