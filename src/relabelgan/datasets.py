@@ -92,7 +92,7 @@ def _require(path: Path, what: str, hint: str) -> None:
 
 def images_to_tensor(images: np.ndarray, resolution: int | None) -> torch.Tensor:
     """uint8 NHWC or NCHW -> float NCHW in [-1, 1], resized (antialiased) when asked."""
-    x = torch.from_numpy(images).float().div_(127.5).sub_(1.0)
+    x = torch.from_numpy(images.astype(np.float32)).div_(127.5).sub_(1.0)  # astype copies: read-only buffers are fine
     if resolution is not None and x.shape[-1] != resolution:
         x = F.interpolate(x, size=(resolution, resolution), mode="bilinear", antialias=True, align_corners=False)
     return x.clamp_(-1, 1)
