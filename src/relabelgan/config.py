@@ -107,7 +107,7 @@ def _check_d_norm(name: str, run: dict, dataset: dict, source: str) -> None:
         raise ConfigError(
             f"{source}: runs.{name}.d_norm is 'batch', which only the dcgan D has (arch {arch!r}); set it auto or none"
         )
-    if get_method(run["method"]).loss == "wgan_gp":
+    if get_method(run["method"]).gradient_penalty:
         raise ConfigError(
             f"{source}: runs.{name}.d_norm is 'batch', but method {run['method']!r} trains a WGAN-GP critic, "
             "whose gradient penalty is per sample; set it auto or none"

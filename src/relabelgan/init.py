@@ -25,7 +25,7 @@ def init_model(spec: dict, out: str) -> None:
         k,
         method.conditioning,
         class_tree=method.class_tree(k),
-        gradient_penalty=method.loss == "wgan_gp",
+        gradient_penalty=method.gradient_penalty,
     )
     G, D = build_networks(arch)
     device = pick_device(spec)

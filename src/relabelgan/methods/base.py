@@ -63,6 +63,11 @@ class Method:
         """The class tree G conditions through, for methods whose classes split (else None)."""
         return None
 
+    @property
+    def gradient_penalty(self) -> bool:
+        """Whether this method's D is a WGAN-GP critic, whose per-sample penalty rules out BatchNorm in D."""
+        return self.loss == "wgan_gp"
+
     def ac_d_samples(self, spec: dict) -> str:
         """What an 'ac' D's classifier learns on: the run's ``ac_d_samples``, 'auto' = this method's own."""
         return self.ac_samples if spec["ac_d_samples"] == "auto" else spec["ac_d_samples"]
