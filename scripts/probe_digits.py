@@ -90,7 +90,9 @@ def train_mode_msssim(spec: dict, model: str, rnd: int) -> float:
     z = torch.randn(n, state["arch"]["z_dim"], generator=gen)
     with torch.no_grad():
         x = torch.cat([G(z[i : i + 500], y[i : i + 500]) for i in range(0, n, 500)])
-    return intra_class_msssim(x, y.numpy(), 50, derive_seed(spec["seed"], "msssim", rnd))
+    return intra_class_msssim(
+        x, y.numpy(), spec["msssim_pairs"], derive_seed(spec["seed"], "msssim", rnd), spec["msssim_pairs_total"]
+    )
 
 
 def make_labels(spec, rnd, out, features, previous=None):

@@ -13,7 +13,7 @@ from relabelgan.artifacts import ArtifactError, LabelRound
 from relabelgan.evaluate import dominant_truth
 from relabelgan.evaluator import class_histogram_metrics, evaluator_metrics, load_evaluator, train_evaluator
 from relabelgan.metrics.clustering import best_permutation_accuracy, clustering_metrics, purity
-from relabelgan.metrics.diversity import intra_class_msssim, protocol_name, protocol_side
+from relabelgan.metrics.diversity import intra_class_msssim, pairs_per_class, protocol_name, protocol_side
 from relabelgan.metrics.frechet import feature_stats, frechet_between, frechet_distance
 from relabelgan.metrics.mixtures import mmd2_unbiased, spread_ratio, subsampled_mmd2
 from relabelgan.metrics.nearest import nearest_neighbour_metrics
@@ -234,6 +234,17 @@ def test_identical_images_in_a_class_have_msssim_one_and_noise_is_diverse():
     assert intra_class_msssim(copies, classes, pairs=20, seed=0) == pytest.approx(1.0, abs=1e-4)
     noise = torch.rand(30, 1, 8, 8, generator=g) * 2 - 1
     assert intra_class_msssim(noise, classes, pairs=20, seed=0) < 0.5
+
+
+def test_msssim_pairs_per_class_keep_a_total_floor_and_the_floor_changes_the_estimate():
+    assert pairs_per_class(100, 1000, 10) == 100  # the AC-GAN paper's count where it already gives 1,000
+    assert pairs_per_class(100, 1000, 1) == 1000  # one class: ten times the pairs
+    assert pairs_per_class(100, 1000, 3) == 334 and pairs_per_class(100, 0, 1) == 100
+    g = torch.Generator().manual_seed(0)
+    images, one_class = torch.rand(200, 1, 8, 8, generator=g) * 2 - 1, np.zeros(200, dtype=int)
+    few = intra_class_msssim(images, one_class, pairs=5, seed=0)
+    assert intra_class_msssim(images, one_class, pairs=5, seed=0, min_total=0) == few  # no floor: as before
+    assert intra_class_msssim(images, one_class, pairs=5, seed=0, min_total=400) != few
 
 
 # ----------------------------------------------------------------------------- nearest neighbours

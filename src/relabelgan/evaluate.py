@@ -101,13 +101,13 @@ def evaluate_round(
             dominant = dominant_truth(labels, data.y.numpy()) if truth else None
             values.update(_evaluator_metrics(evaluator_path, x, y_gen, dominant, tag))
         if data.is_image:
-            pairs = int(spec["msssim_pairs"])
+            pairs, total = int(spec["msssim_pairs"]), int(spec["msssim_pairs_total"])
             stem = protocol_name(data.x.shape[-1])
             seed = derive_seed(spec["seed"], "msssim", rnd)
-            values[f"{stem}_gen_intra"] = intra_class_msssim(x, y_gen.numpy(), pairs, seed)
+            values[f"{stem}_gen_intra"] = intra_class_msssim(x, y_gen.numpy(), pairs, seed, total)
             if labels is not None:
                 real = data.x[labels.sample_index]
-                values[f"{stem}_real_intra"] = intra_class_msssim(real, labels.labels, pairs, seed)
+                values[f"{stem}_real_intra"] = intra_class_msssim(real, labels.labels, pairs, seed, total)
             if rnd == int(spec["rounds"]):  # the final model: does it copy the training set?
                 values.update(_nearest_neighbour_metrics(spec, rnd, x, data))
     stages.done(f"{len(values)} metrics computed")

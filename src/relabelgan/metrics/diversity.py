@@ -42,19 +42,28 @@ def pairwise_msssim(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return ms_ssim(a01.clamp(0, 1), b01.clamp(0, 1), data_range=1.0, size_average=False, win_size=WINDOW)
 
 
-def intra_class_msssim(images: torch.Tensor, classes: np.ndarray, pairs: int, seed: int) -> float:
-    """Mean over classes (with >= 2 members) of the mean MS-SSIM of ``pairs`` seeded random pairs within the class."""
+def pairs_per_class(pairs: int, min_total: int, n_classes: int) -> int:
+    """``pairs`` per class (the AC-GAN paper's 100), raised so that all classes together get at least
+    ``min_total``: with few classes (an unconditional GAN has one) the paper's count leaves the mean too
+    noisy to compare runs (docs/metrics.md). More pairs change the estimate's spread, not what it estimates."""
+    return max(pairs, math.ceil(min_total / max(n_classes, 1)))
+
+
+def intra_class_msssim(images: torch.Tensor, classes: np.ndarray, pairs: int, seed: int, min_total: int = 0) -> float:
+    """Mean over classes (with >= 2 members) of the mean MS-SSIM of seeded random pairs within the class:
+    ``pairs`` per class, more where the classes together would have fewer than ``min_total``."""
     rng = np.random.default_rng(seed)
     classes = np.asarray(classes)
+    labels, sizes = np.unique(classes, return_counts=True)
+    scored = labels[sizes >= 2]
+    n_pairs = pairs_per_class(pairs, min_total, len(scored))
     per_class = []
-    for c in np.unique(classes):
+    for c in scored:
         members = np.flatnonzero(classes == c)
-        if len(members) < 2:
-            continue
-        first = rng.choice(members, size=pairs)
+        first = rng.choice(members, size=n_pairs)
         # A partner different from the first of each pair: shift by a random non-zero offset.
         pos = np.searchsorted(members, first)
-        second = members[(pos + rng.integers(1, len(members), size=pairs)) % len(members)]
+        second = members[(pos + rng.integers(1, len(members), size=n_pairs)) % len(members)]
         with torch.no_grad():
             per_class.append(float(pairwise_msssim(images[first], images[second]).mean()))
     return float(np.mean(per_class)) if per_class else float("nan")
