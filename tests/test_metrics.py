@@ -374,3 +374,23 @@ def test_stacked_mnist_modes_are_counted_per_channel(tmp_path):
     assert one_triple["clf_modes"] == 1
     assert one_triple["clf_reverse_kl"] == pytest.approx(math.log(1000))
     assert "clf_frechet" not in m
+
+
+def test_msssim_by_true_class_compares_every_method_with_the_real_digits(tmp_path):
+    """Generated samples grouped by the digit the evaluator reads, against real digits by true class:
+    the real digits score as themselves, one image per digit scores as a collapse."""
+    from relabelgan.datasets import load_dataset
+    from relabelgan.evaluate import _msssim_by_true_class
+
+    spec_data = {"kind": "digits"}
+    train_evaluator(
+        spec_data, "digits", str(tmp_path / "ev.pt"), str(tmp_path / "ev.csv"), epochs=3, test_fraction=0.2, seed=0
+    )
+    evaluator, data = load_evaluator(str(tmp_path / "ev.pt")), load_dataset(spec_data, "digits")
+    spec = {"seed": 0, "msssim_pairs": 100, "msssim_pairs_total": 1000}
+    real = _msssim_by_true_class(spec, 3, data.x, evaluator, data, "m")
+    assert set(real) == {"m_gen_intra_clf", "m_real_intra_truth"}
+    assert real["m_gen_intra_clf"] == pytest.approx(real["m_real_intra_truth"], abs=0.05)
+    one_per_digit = data.x[[int(np.flatnonzero(data.y.numpy() == d)[0]) for d in data.y.numpy()]]
+    collapsed = _msssim_by_true_class(spec, 3, one_per_digit, evaluator, data, "m")
+    assert collapsed["m_gen_intra_clf"] > real["m_real_intra_truth"] + 0.2
