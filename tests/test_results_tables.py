@@ -24,6 +24,9 @@ Prose between the sections.
 <!-- results_tables:paper-2d-rounds begin -->
 <!-- results_tables:paper-2d-rounds end -->
 
+<!-- results_tables:default-digits begin -->
+<!-- results_tables:default-digits end -->
+
 <!-- results_tables:images-digits begin -->
 <!-- results_tables:images-digits end -->
 
@@ -144,6 +147,26 @@ def test_digits_section_shows_the_msssim_gap_and_the_last_labels(tmp_path):
         "| `digits-selfcond` | 2 (0, 1) | 0.820 ± 0.020 | 0.600 ± 0.000 | 0.220 ± 0.020 | – | – | – | – | 0.500 ± 0.000 | – |"
         in (docs / "results.md").read_text()
     )
+
+
+def test_default_digits_section_adds_the_by_digit_gap_where_it_was_measured(tmp_path):
+    results, docs = tmp_path / "results" / "default", tmp_path / "docs"
+    finals = {
+        "msssim_w3_40px_gen_intra": 0.72,
+        "msssim_w3_40px_real_intra": 0.61,
+        "msssim_w3_40px_gen_intra_clf": 0.70,
+        "msssim_w3_40px_real_intra_truth": 0.66,
+    }
+    _fake_run(results, "digits-selfcond", 0, 3, finals)
+    assert _run("collect", str(results), "--to", str(docs / "results" / "default")).returncode == 0
+    (docs / "results.md").write_text(DOC)
+    out = _run("build", "--results", str(docs / "results"), "--doc", str(docs / "results.md"))
+    assert out.returncode == 0, out.stderr
+    text = (docs / "results.md").read_text()
+    default = text.split("results_tables:default-digits begin")[1].split("results_tables:default-digits end")[0]
+    assert "gap by digit" in default and "| 0.700 | 0.660 | 0.0400 |" in default  # by digit: 0.70 - 0.66
+    images = text.split("results_tables:images-digits begin")[1].split("results_tables:images-digits end")[0]
+    assert "gap by digit" not in images  # not measured there: no empty columns
 
 
 def test_bad_input_is_one_line_and_exit_status_2(tmp_path):
