@@ -388,9 +388,9 @@ def test_msssim_by_true_class_compares_every_method_with_the_real_digits(tmp_pat
     )
     evaluator, data = load_evaluator(str(tmp_path / "ev.pt")), load_dataset(spec_data, "digits")
     spec = {"seed": 0, "msssim_pairs": 100, "msssim_pairs_total": 1000}
-    real = _msssim_by_true_class(spec, 3, data.x, evaluator, data, "m")
+    real = _msssim_by_true_class(spec, 3, data.x, evaluator.classify(data.x)[0], data, "m")
     assert set(real) == {"m_gen_intra_clf", "m_real_intra_truth"}
     assert real["m_gen_intra_clf"] == pytest.approx(real["m_real_intra_truth"], abs=0.05)
     one_per_digit = data.x[[int(np.flatnonzero(data.y.numpy() == d)[0]) for d in data.y.numpy()]]
-    collapsed = _msssim_by_true_class(spec, 3, one_per_digit, evaluator, data, "m")
+    collapsed = _msssim_by_true_class(spec, 3, one_per_digit, evaluator.classify(one_per_digit)[0], data, "m")
     assert collapsed["m_gen_intra_clf"] > real["m_real_intra_truth"] + 0.2

@@ -47,18 +47,17 @@ def _mixture_metrics(spec: dict, rnd: int, x, data: Dataset, tag: str) -> dict[s
     return values
 
 
-def _evaluator_metrics(evaluator, x, y_gen, dominant: np.ndarray | None, tag: str) -> dict[str, float]:
+def _evaluator_metrics(evaluator, x, y_gen, dominant: np.ndarray | None, tag: str, classified) -> dict[str, float]:
     from .evaluator import evaluator_metrics
 
-    values = evaluator_metrics(evaluator, x, y_gen.numpy(), dominant)
+    values = evaluator_metrics(evaluator, x, y_gen.numpy(), dominant, classified)
     return {f"{k}_{tag}": v for k, v in values.items()}
 
 
-def _msssim_by_true_class(spec: dict, rnd: int, x, evaluator, data: Dataset, stem: str) -> dict[str, float]:
+def _msssim_by_true_class(spec: dict, rnd: int, x, predicted: np.ndarray, data: Dataset, stem: str) -> dict[str, float]:
     """Within-class diversity on one footing for every method, conditional or not: generated samples
-    grouped by the class the evaluator reads in them (``_gen_intra_clf``), real samples by their true
-    class (``_real_intra_truth``); issue 13's comparison (docs/metrics.md)."""
-    predicted, _, _ = evaluator.classify(x)
+    grouped by the class the evaluator reads in them (``predicted``: ``_gen_intra_clf``), real samples by
+    their true class (``_real_intra_truth``); issue 13's comparison (docs/metrics.md)."""
     pairs, total = int(spec["msssim_pairs"]), int(spec["msssim_pairs_total"])
     seed = derive_seed(spec["seed"], "msssim-truth", rnd)
     return {
@@ -108,28 +107,31 @@ def evaluate_round(
         stages.done(f"{n:,} samples generated")
         if data.means is not None:
             values.update(_mixture_metrics(spec, rnd, x, data, tag))
-        evaluator = None
+        predicted = None  # the evaluator's class of each sample, where it reads one class per image
         if evaluator_path:
             from .evaluator import load_evaluator
 
             evaluator = load_evaluator(evaluator_path)
+            classified = evaluator.classify(x)
             # G's classes are the labels' when it trained on them (not so for a split round's new classes)
             truth = labels is not None and data.y is not None and labels.k == int(state["arch"]["n_classes"])
             dominant = dominant_truth(labels, data.y.numpy()) if truth else None
-            values.update(_evaluator_metrics(evaluator, x, y_gen, dominant, tag))
+            values.update(_evaluator_metrics(evaluator, x, y_gen, dominant, tag, classified))
+            # Stacked MNIST's per-channel evaluator reads triples: 1,000 classes, too many pairs for a CPU.
+            predicted = None if evaluator.per_channel(x) else classified[0]
         if data.is_image:
-            values.update(_image_metrics(spec, rnd, x, y_gen, labels, data, evaluator))
+            values.update(_image_metrics(spec, rnd, x, y_gen, labels, data, predicted))
     stages.done(f"{len(values)} metrics computed")
     write_metric_rows(spec, rnd, values, out)
     return values
 
 
 def _image_metrics(
-    spec: dict, rnd: int, x, y_gen, labels: LabelRound | None, data: Dataset, evaluator
+    spec: dict, rnd: int, x, y_gen, labels: LabelRound | None, data: Dataset, predicted: np.ndarray | None
 ) -> dict[str, float]:
     """Intra-class MS-SSIM of the generated samples and (given the labels G trained on) of those classes'
-    real members; at the final round also the nearest-neighbour check and, with an evaluator that reads
-    one class per image, the MS-SSIM by true class (:func:`_msssim_by_true_class`)."""
+    real members; at the final round also the nearest-neighbour check and, given the evaluator's class of
+    each sample (``predicted``), the MS-SSIM by true class (:func:`_msssim_by_true_class`)."""
     pairs, total = int(spec["msssim_pairs"]), int(spec["msssim_pairs_total"])
     stem = protocol_name(data.x.shape[-1])
     seed = derive_seed(spec["seed"], "msssim", rnd)
@@ -139,9 +141,8 @@ def _image_metrics(
         values[f"{stem}_real_intra"] = intra_class_msssim(real, labels.labels, pairs, seed, total)
     if rnd == int(spec["rounds"]):  # the final model: does it copy the training set?
         values.update(_nearest_neighbour_metrics(spec, rnd, x, data))
-        # Stacked MNIST's per-channel evaluator reads triples: 1,000 classes, too many pairs for a CPU.
-        if evaluator is not None and data.y is not None and not evaluator.per_channel(x):
-            values.update(_msssim_by_true_class(spec, rnd, x, evaluator, data, stem))
+        if predicted is not None and data.y is not None:
+            values.update(_msssim_by_true_class(spec, rnd, x, predicted, data, stem))
     return values
 
 

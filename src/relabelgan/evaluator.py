@@ -220,10 +220,12 @@ def evaluator_metrics(
     samples: torch.Tensor,
     classes: np.ndarray | None = None,
     dominant: np.ndarray | None = None,
+    classified: tuple[np.ndarray, np.ndarray, int] | None = None,
 ) -> dict[str, float]:
     """``clf_*`` metrics of generated samples (see the module docstring); with the classes the samples
-    were generated for and each class's dominant true class, also ``clf_class_agreement``."""
-    pred, feats, n_possible = evaluator.classify(samples)
+    were generated for and each class's dominant true class, also ``clf_class_agreement``.
+    ``classified``: ``evaluator.classify(samples)`` when the caller has it already."""
+    pred, feats, n_possible = classified if classified is not None else evaluator.classify(samples)
     if evaluator.per_channel(samples):
         # Stacked MNIST: the reference distribution of triples is uniform (1000 modes), as in the papers.
         hist = class_histogram_metrics(pred, n_possible)
