@@ -48,17 +48,17 @@ sys.path.insert(0, str(REPO / "src"))
 
 from workflow_benchmarks import report as workflow_report  # noqa: E402  (beside this script)
 
-from relabelgan.accel import accel_plan, prepare_modules  # noqa: E402
-from relabelgan.artifacts import read_features, write_features  # noqa: E402
-from relabelgan.checkpoint import load_checkpoint, load_networks, save_checkpoint  # noqa: E402
-from relabelgan.config import resolve_config, run_spec  # noqa: E402
-from relabelgan.datasets import load_dataset  # noqa: E402
-from relabelgan.device import pick_device  # noqa: E402
+from relabelgan.core.artifacts import read_features, write_features  # noqa: E402
+from relabelgan.core.config import resolve_config, run_spec  # noqa: E402
+from relabelgan.core.kmeans import _cuml_available, assign, fit_kmeans, match_clusters  # noqa: E402
+from relabelgan.data import load_run_dataset  # noqa: E402
 from relabelgan.extract import extract_features, feature_blocks  # noqa: E402
-from relabelgan.init import init_model  # noqa: E402
-from relabelgan.kmeans import _cuml_available, assign, fit_kmeans, match_clusters  # noqa: E402
+from relabelgan.initialise import init_model  # noqa: E402
 from relabelgan.relabel import relabel  # noqa: E402
-from relabelgan.train import train_phase  # noqa: E402
+from relabelgan.training.accel import accel_plan, prepare_modules  # noqa: E402
+from relabelgan.training.checkpoint import load_checkpoint, load_networks, save_checkpoint  # noqa: E402
+from relabelgan.training.device import pick_device  # noqa: E402
+from relabelgan.training.loop import train_phase  # noqa: E402
 
 BIN = Path(sys.executable).parent
 
@@ -258,8 +258,8 @@ def training(quick: bool, tmp: Path) -> dict:
         work = tmp / re.sub(r"\W+", "_", case.name)
         work.mkdir(parents=True, exist_ok=True)
         ours = first_phase_its(spec, work)
-        data = load_dataset(spec["dataset_spec"], spec["dataset"])
-        from relabelgan.artifacts import read_labels
+        data = load_run_dataset(spec)
+        from relabelgan.core.artifacts import read_labels
 
         labels = torch.from_numpy(read_labels(work / "l0.h5").labels)
         plain = plain_loop_its(load_checkpoint(work / "m1.pt"), data.x, labels, spec, case.iters)
@@ -281,7 +281,7 @@ def extraction(quick: bool, trained: dict) -> dict:
         spec = r["spec"]
         device = pick_device(spec)
         _, D = load_networks(load_checkpoint(r["work"] / "m1.pt"), device)
-        data = load_dataset(spec["dataset_spec"], spec["dataset"])
+        data = load_run_dataset(spec)
         plan = accel_plan(device, tuple(data.x.shape[1:]), len(data))
         prepare_modules(plan, D)
         n = min(len(data), 512 if quick else (2000 if data.is_image else 10000))
@@ -420,7 +420,7 @@ def snakemake_overhead(quick: bool, tmp: Path) -> dict:
     per_job = (total - dry) / jobs
     t_start, _ = timed(
         lambda: subprocess.run(
-            [sys.executable, "-c", "import relabelgan.train, relabelgan.extract, relabelgan.relabel"],
+            [sys.executable, "-c", "import relabelgan.training.loop, relabelgan.extract, relabelgan.relabel"],
             env={**env, "PYTHONPATH": str(REPO / "src")},
             check=True,
         ),
@@ -497,7 +497,7 @@ def overhead(quick: bool, trained: dict, extracted: dict, hdf: dict, smk: dict, 
         work = trained[s.case]["work"]
         spec = trained[s.case]["spec"]
         t_reload, _ = timed(
-            lambda: (load_dataset(spec["dataset_spec"], spec["dataset"]), load_checkpoint(work / "m1.pt"))
+            lambda: (load_run_dataset(spec), load_checkpoint(work / "m1.pt"))
         )
         t_sched = 3 * (smk["per_job"] + smk["process_start"]) + 3 * t_reload
         # Surgery: selfcond keeps k fixed (none); a split rewrites the checkpoint: one load + save.
@@ -565,7 +565,7 @@ def gpu_extraction_ips(case: Case, precision: str, work: Path) -> float:
     spec = {**case_spec(case, 1), "precision": precision}
     device = pick_device(spec)
     _, D = load_networks(load_checkpoint(work / "m1.pt"), device)
-    data = load_dataset(spec["dataset_spec"], spec["dataset"])
+    data = load_run_dataset(spec)
     plan = accel_plan(device, tuple(data.x.shape[1:]), len(data), precision=precision)
     prepare_modules(plan, D)
     sum(len(b) for b in feature_blocks(D, data.x[:2048], spec["extract_batch"], device, plan))  # cuDNN warm-up

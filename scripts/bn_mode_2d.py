@@ -10,17 +10,17 @@ import sys
 import torch
 import yaml
 
-from relabelgan.checkpoint import load_checkpoint, load_networks
-from relabelgan.datasets import load_dataset
+from relabelgan.data import load_run_dataset
 from relabelgan.metrics.mixtures import mixture_metrics, spread_ratio, subsampled_mmd2
-from relabelgan.samples import class_weights
+from relabelgan.training.checkpoint import load_checkpoint, load_networks
+from relabelgan.training.samples import class_weights
 
 for run in ("ring-selfcond", "grid-selfcond"):
     for s in (0, 1, 2):
         d = f"{sys.argv[1]}/{run}/seed{s}"
         with open(f"{d}/run.yaml") as f:
             spec = yaml.safe_load(f)
-        data = load_dataset(spec["dataset_spec"], spec["dataset"])
+        data = load_run_dataset(spec)
         st = load_checkpoint(f"{d}/round_04/model.pt")
         G, _ = load_networks(st, "cpu")
         g = torch.Generator().manual_seed(0)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from relabelgan.datasets import load_dataset
+from relabelgan.data import load_dataset
 from relabelgan.metrics.mixtures import MMD_SAMPLES, spread_ratio, subsampled_mmd2
 
 MIXTURES = (

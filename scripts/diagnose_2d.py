@@ -18,10 +18,10 @@ import numpy as np
 import torch
 import yaml
 
-from relabelgan.artifacts import LabelRound, read_labels
-from relabelgan.checkpoint import load_checkpoint, load_networks
-from relabelgan.datasets import load_dataset
-from relabelgan.samples import forward
+from relabelgan.core.artifacts import LabelRound, read_labels
+from relabelgan.data import load_run_dataset
+from relabelgan.training.checkpoint import load_checkpoint, load_networks
+from relabelgan.training.samples import forward
 
 
 def majority_gaussian(modes: np.ndarray, labels: LabelRound, n_modes: int) -> np.ndarray:
@@ -74,7 +74,7 @@ def main() -> None:
     parser.add_argument("run_dir", type=Path, help="results/CONFIG/RUN/seedN of a 2D selfcond run")
     run_dir = parser.parse_args().run_dir
     spec = yaml.safe_load((run_dir / "run.yaml").read_text())
-    data = load_dataset(spec["dataset_spec"], spec["dataset"])
+    data = load_run_dataset(spec)
     real_mode = torch.cdist(data.x.double(), data.means.double()).argmin(1).numpy()
     label_drift(run_dir, spec["rounds"], real_mode, len(data.means))
     generator_agreement(run_dir, spec, data, real_mode, spec["rounds"])

@@ -109,8 +109,8 @@ def cli(*args: object) -> None:
 def machine(setting: Setting, out: Path) -> str:
     import torch
 
-    from relabelgan.accel import accel_plan
-    from relabelgan.kmeans import _cuml_available
+    from relabelgan.core.kmeans import _cuml_available
+    from relabelgan.training.accel import accel_plan
 
     plan = accel_plan(setting.device, IMAGE_SHAPE, N_IMAGES)
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"
@@ -198,7 +198,7 @@ def data(setting: Setting, work: Path) -> str:
 def run_rounds(run: str, work: Path, out: Path, setting: Setting, required: tuple[str, ...]) -> list[str]:
     """Round 0, then each phase (its log checked at once) and the next round's labels, through the CLI;
     returns the extraction figures."""
-    from relabelgan.config import read_spec
+    from relabelgan.core.config import read_spec
 
     spec_path, work = work / run / "run.yaml", work / run
     cli("resolve", "--config", work.parent / "config.yaml", "--run", run, "--seed", 0, "--out", spec_path)
@@ -264,7 +264,7 @@ def check_phase(round_dir: Path, device: str, required: tuple[str, ...]) -> None
     import numpy as np
     import pandas as pd
 
-    from relabelgan.checkpoint import load_checkpoint
+    from relabelgan.training.checkpoint import load_checkpoint
 
     log_path = round_dir / "train_log.csv"
     log = pd.read_csv(log_path)
@@ -284,7 +284,7 @@ def check_phase(round_dir: Path, device: str, required: tuple[str, ...]) -> None
 
 
 def check_features(path: Path, n_images: int) -> None:
-    from relabelgan.artifacts import read_features
+    from relabelgan.core.artifacts import read_features
 
     feats, _, _ = read_features(path)
     if feats.shape[0] != n_images or not all(map(math.isfinite, (float(feats.min()), float(feats.max())))):
@@ -301,7 +301,7 @@ def selfcond(setting: Setting, work: Path, out: Path) -> str:
 
 
 def splitting(setting: Setting, work: Path, out: Path) -> str:
-    from relabelgan.artifacts import read_labels
+    from relabelgan.core.artifacts import read_labels
 
     run_rounds("splitting", work, out / "splitting", setting, ("d_loss", "g_loss", "d_gp"))
     k = read_labels(work / "splitting" / "round_01" / "labels.h5").k
@@ -317,10 +317,10 @@ def gp_bf16(setting: Setting, work: Path, out: Path) -> str:
     """The penalty and critic gradients on one batch, bf16 + channels-last beside fp32, same interpolates."""
     import torch
 
-    from relabelgan.accel import accel_plan, autocast, prepare_modules, to_layout
-    from relabelgan.checkpoint import load_checkpoint, load_networks
-    from relabelgan.config import read_spec
-    from relabelgan.losses import make_loss
+    from relabelgan.core.config import read_spec
+    from relabelgan.training.accel import accel_plan, autocast, prepare_modules, to_layout
+    from relabelgan.training.checkpoint import load_checkpoint, load_networks
+    from relabelgan.training.losses import make_loss
 
     spec = read_spec(work / "splitting" / "run.yaml")
     model = next(p for p in (work / "splitting" / f"round_{r:02d}" / "model.pt" for r in (2, 1, 0)) if p.exists())

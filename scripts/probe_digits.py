@@ -22,18 +22,18 @@ import pandas as pd
 import torch
 import yaml
 
-from relabelgan.checkpoint import load_checkpoint, load_networks
-from relabelgan.config import resolve_config, run_spec
-from relabelgan.device import derive_seed
+from relabelgan.core.config import resolve_config, run_spec
 from relabelgan.evaluate import evaluate_round
-from relabelgan.evaluator import train_evaluator
 from relabelgan.extract import extract_features
-from relabelgan.init import init_model
+from relabelgan.initialise import init_model
 from relabelgan.methods import get_method
 from relabelgan.metrics.diversity import intra_class_msssim
+from relabelgan.metrics.evaluator import train_evaluator
 from relabelgan.relabel import relabel
-from relabelgan.samples import class_weights
-from relabelgan.train import train_phase
+from relabelgan.training.checkpoint import load_checkpoint, load_networks
+from relabelgan.training.device import derive_seed
+from relabelgan.training.loop import train_phase
+from relabelgan.training.samples import class_weights
 
 ROOT = Path(os.environ.get("PROBE_ROOT", "/tmp/probe_digits"))
 

@@ -27,9 +27,9 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from relabelgan.artifacts import atomic_path
+from relabelgan.core.artifacts import atomic_path
+from relabelgan.core.tidy import COLUMNS
 from relabelgan.tables import final_round, format_mean_se, summarise
-from relabelgan.tidy import COLUMNS
 
 REPO = Path(__file__).resolve().parents[1]
 

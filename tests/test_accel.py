@@ -8,7 +8,9 @@ import math
 import pytest
 import torch
 
-from relabelgan.accel import (
+from relabelgan.extract import feature_blocks
+from relabelgan.networks import build_networks
+from relabelgan.training.accel import (
     RESIDENT_FRACTION,
     AccelPlan,
     BatchSource,
@@ -17,9 +19,7 @@ from relabelgan.accel import (
     prepare_modules,
     to_layout,
 )
-from relabelgan.extract import feature_blocks
-from relabelgan.losses import WGANGPLoss
-from relabelgan.networks import build_networks
+from relabelgan.training.losses import WGANGPLoss
 
 GiB = 2**30
 

@@ -65,7 +65,7 @@ def test_no_import_cycles():
     for module in sorted(graph):
         if module not in state:
             visit(module, [module])
-    assert graph["relabelgan.train"], "the parser found no imports: the test itself is broken"
+    assert graph["relabelgan.training.loop"], "the parser found no imports: the test itself is broken"
     assert not cycles, "import cycles: " + "; ".join(" -> ".join(c) for c in cycles)
 
 

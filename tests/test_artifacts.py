@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from relabelgan.artifacts import (
+from relabelgan.core.artifacts import (
     ArtifactError,
     LabelRound,
     atomic_path,
@@ -20,7 +20,7 @@ from relabelgan.artifacts import (
     write_features,
     write_labels,
 )
-from relabelgan.checkpoint import load_checkpoint, save_checkpoint
+from relabelgan.training.checkpoint import load_checkpoint, save_checkpoint
 
 
 def test_features_round_trip_streamed(tmp_path):

@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 from conftest import relabelgan
 
-from relabelgan.artifacts import read_labels
-from relabelgan.datasets import load_dataset
+from relabelgan.core.artifacts import read_labels
+from relabelgan.data import load_dataset
 
 
 def _round(tiny_run, run: str, r: int = 2):

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 from conftest import REPO, relabelgan, snakemake
 
-from relabelgan.artifacts import LabelRound, write_labels
 from relabelgan.audit import load_rounds, moved_samples, sample_history, split_merge_events, transition_matrix
+from relabelgan.core.artifacts import LabelRound, write_labels
 from relabelgan.lineage import flow_figure, sizes_figure, split_tree_figure, transitions_figure
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from conftest import relabelgan, relabelgan_process, tiny_config
 
-from relabelgan.artifacts import LabelRound, write_labels
+from relabelgan.core.artifacts import LabelRound, write_labels
 
 
 def test_missing_dataset_path_is_named(run_spec_file, tmp_path):

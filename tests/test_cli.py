@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from conftest import BIN, relabelgan
 
-from relabelgan.artifacts import LabelRound, write_labels
 from relabelgan.cli import COMMANDS
+from relabelgan.core.artifacts import LabelRound, write_labels
 
 
 def test_version_is_the_installed_package_version():

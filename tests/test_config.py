@@ -8,7 +8,7 @@ import pytest
 import yaml
 from conftest import REPO, relabelgan, snakemake, tiny_config, write_config
 
-from relabelgan.config import SCHEMA_PATH, ConfigError, load_config, resolve_config
+from relabelgan.core.config import SCHEMA_PATH, ConfigError, load_config, resolve_config
 
 
 def test_defaults_come_from_schema_and_defaults_block():
@@ -171,7 +171,7 @@ def test_a_non_editable_install_loads_configs(tmp_path):
     ]
     subprocess.run(pip, check=True, capture_output=True, timeout=600, cwd=tmp_path)
     probe = (
-        "import relabelgan.config as c; cfg = c.load_config(%r); "
+        "import relabelgan.core.config as c; cfg = c.load_config(%r); "
         "print(c.SCHEMA_PATH.is_relative_to(%r), len(cfg['runs']))"
     ) % (str(REPO / "config.yaml"), str(target))
     env = {**os.environ, "PYTHONPATH": str(target)}
@@ -183,8 +183,8 @@ def test_a_non_editable_install_loads_configs(tmp_path):
 
 def test_the_schemas_enums_are_the_codes_registries():
     """One source of truth: every name the schema allows is one the code implements, and back."""
-    from relabelgan.datasets import LOADERS
-    from relabelgan.kmeans import BACKENDS
+    from relabelgan.core.kmeans import BACKENDS
+    from relabelgan.data.registry import KINDS
     from relabelgan.methods import METHODS
     from relabelgan.methods.splitting import NORMALISATIONS
     from relabelgan.networks import ARCHITECTURES
@@ -193,7 +193,7 @@ def test_the_schemas_enums_are_the_codes_registries():
     run, dataset = schema["$defs"]["run"]["properties"], schema["$defs"]["dataset"]["properties"]
     assert set(run["method"]["enum"]) == set(METHODS)
     assert set(run["arch"]["enum"]) - {"auto"} == set(ARCHITECTURES)
-    assert set(dataset["kind"]["enum"]) == set(LOADERS) == set(schema["x-dataset-defaults"])
+    assert set(dataset["kind"]["enum"]) == set(KINDS) == set(schema["x-dataset-defaults"])
     for kind, defaults in schema["x-dataset-defaults"].items():  # per-kind defaults only for keys the schema has
         assert set(defaults) <= set(dataset), kind
     assert set(run["kmeans"]["properties"]["backend"]["enum"]) == set(BACKENDS)

@@ -14,10 +14,11 @@ import pytest
 import yaml
 from conftest import REPO, snakemake, write_config
 
-from relabelgan.config import resolve_config
+from relabelgan.core.config import resolve_config
+from relabelgan.data.registry import has_evaluator
 
 CONFIGS = sorted((REPO / "configs").glob("*.yaml"))
-EVALUATOR_KINDS = {"ring", "grid", "digits", "mnist", "stacked_mnist"}  # workflow/rules/common.smk
+
 
 
 def planned_jobs(log: str) -> dict[str, int]:
@@ -48,7 +49,7 @@ def test_config_is_planned_without_its_data(path: Path, tmp_path: Path):
     assert jobs["init"] == len(runs) * len(seeds)
     assert jobs["train_phase"] == len(seeds) * sum(run["rounds"] for run in runs.values())
     with_evaluator = {run["dataset"] for run in runs.values()} & {
-        name for name, d in resolved["datasets"].items() if d["kind"] in EVALUATOR_KINDS
+        name for name, d in resolved["datasets"].items() if has_evaluator(d["kind"])
     }
     assert jobs.get("train_evaluator", 0) == len(with_evaluator)
     assert not absent.exists(), "the dry run created a dataset folder"

@@ -7,7 +7,8 @@ import pytest
 import torch
 from PIL import Image
 
-from relabelgan.datasets import DatasetError, load_dataset
+from relabelgan.core.errors import DatasetError
+from relabelgan.data import load_dataset
 from relabelgan.networks import build_networks, network_arch
 
 

@@ -6,8 +6,8 @@ import numpy as np
 import torch
 from conftest import relabelgan, tiny_config
 
-from relabelgan.artifacts import read_features, read_labels
-from relabelgan.checkpoint import load_checkpoint
+from relabelgan.core.artifacts import read_features, read_labels
+from relabelgan.training.checkpoint import load_checkpoint
 
 
 def _round(spec, d):

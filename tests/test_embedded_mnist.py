@@ -10,8 +10,9 @@ import pytest
 import torch
 from conftest import relabelgan
 
-from relabelgan.datasets import DatasetError, load_dataset
-from relabelgan.evaluator import evaluator_metrics, load_evaluator, train_evaluator
+from relabelgan.core.errors import DatasetError
+from relabelgan.data import load_dataset
+from relabelgan.metrics.evaluator import evaluator_metrics, load_evaluator, train_evaluator
 
 
 @pytest.fixture(scope="module")

@@ -194,7 +194,7 @@ def test_a_rule_groups_steps_run_with_only_what_its_env_holds(group, tmp_path):
 
     from test_imports import _inputs
 
-    from relabelgan.config import load_config, run_spec
+    from relabelgan.core.config import load_config, run_spec
 
     steps = GROUP_STEPS[group]
     assert {s[0] for s in steps} == rule_groups()[group], "exercise every command the group's rules run"

@@ -23,8 +23,8 @@ import pytest
 import torch
 from conftest import BIN, relabelgan, snakemake, tiny_config, write_config
 
-from relabelgan.artifacts import sha256
-from relabelgan.checkpoint import load_checkpoint
+from relabelgan.core.artifacts import sha256
+from relabelgan.training.checkpoint import load_checkpoint
 
 ITERS = 600  # long enough that a poll at half way lands well before the end
 SNAPSHOT_EVERY = 20

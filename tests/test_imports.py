@@ -22,8 +22,8 @@ import pandas as pd
 import yaml
 from conftest import REPO, tiny_config, write_config
 
-from relabelgan.artifacts import LabelRound, write_features, write_labels
-from relabelgan.config import load_config, run_spec
+from relabelgan.core.artifacts import LabelRound, write_features, write_labels
+from relabelgan.core.config import load_config, run_spec
 
 N = 300  # samples: small, but enough for k-means with k = 9 and a split above the threshold
 
@@ -127,7 +127,7 @@ def test_torch_free_steps_do_not_import_torch(tmp_path):
     assert "torch" not in loaded["all"], "a torch-free step imported torch; see which with `python -X importtime`"
     # The steps did their work: k-means labels, a split, a carried-forward round, figures and tables.
     assert {"sklearn", "matplotlib"} <= set(loaded["all"])
-    from relabelgan.artifacts import read_feature_column, read_labels
+    from relabelgan.core.artifacts import read_feature_column, read_labels
 
     l1 = read_labels(tmp_path / "l1.h5")
     assert l1.k == 9 and l1.attrs["match"] == "hungarian"

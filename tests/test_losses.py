@@ -7,10 +7,10 @@ import torch
 import torch.nn.functional as F
 from conftest import tiny_config
 
-from relabelgan.config import resolve_config, run_spec
-from relabelgan.losses import NonSaturatingLoss, WGANGPLoss
+from relabelgan.core.config import resolve_config, run_spec
 from relabelgan.methods import get_method
 from relabelgan.networks import build_networks, network_arch
+from relabelgan.training.losses import NonSaturatingLoss, WGANGPLoss
 
 K = 3
 
@@ -128,8 +128,8 @@ def test_a_checkpoint_made_before_d_norm_rebuilds_its_d_without_batchnorm():
 
 @pytest.mark.parametrize("method, expected", [("acgan", "batch"), ("selfcond", "batch"), ("splitting", "none")])
 def test_init_resolves_d_norm_from_the_method_loss(method, expected, tmp_path):
-    from relabelgan.checkpoint import load_checkpoint
-    from relabelgan.init import init_model
+    from relabelgan.initialise import init_model
+    from relabelgan.training.checkpoint import load_checkpoint
 
     cfg = tiny_config()
     cfg["datasets"]["digits"] = {"kind": "digits"}

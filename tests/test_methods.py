@@ -7,15 +7,15 @@ import numpy as np
 import pytest
 from conftest import tiny_config
 
-from relabelgan.artifacts import read_labels
-from relabelgan.checkpoint import load_checkpoint
-from relabelgan.config import resolve_config, run_spec
-from relabelgan.datasets import load_dataset
-from relabelgan.init import init_model
+from relabelgan.core.artifacts import read_labels
+from relabelgan.core.config import resolve_config, run_spec
+from relabelgan.data import load_dataset
+from relabelgan.initialise import init_model
 from relabelgan.methods import METHODS, get_method
 from relabelgan.relabel import relabel
-from relabelgan.round_outputs import RoundOutputs, write_round_outputs
-from relabelgan.train import train_phase
+from relabelgan.training.checkpoint import load_checkpoint
+from relabelgan.training.loop import train_phase
+from relabelgan.training.round_outputs import RoundOutputs, write_round_outputs
 
 RUN_KEYS = {
     "splitting": {
@@ -89,7 +89,7 @@ def test_a_method_runs_round_0_a_phase_and_the_next_labels(name, tmp_path):
 def test_pixelkmeans_clusters_the_data_itself(tmp_path):
     """Its features are the pixels: its clusters are k-means of the digits, and later rounds refit k-means on the
     same points (another seeded subset), so they keep nearly every sample where it was."""
-    from relabelgan.artifacts import read_features
+    from relabelgan.core.artifacts import read_features
 
     spec = _spec("pixelkmeans")
     data = load_dataset(spec["dataset_spec"], spec["dataset"])

@@ -9,11 +9,11 @@ import pandas as pd
 import pytest
 import torch
 
-from relabelgan.artifacts import ArtifactError, LabelRound
+from relabelgan.core.artifacts import ArtifactError, LabelRound
 from relabelgan.evaluate import dominant_truth
-from relabelgan.evaluator import class_histogram_metrics, evaluator_metrics, load_evaluator, train_evaluator
 from relabelgan.metrics.clustering import best_permutation_accuracy, clustering_metrics, purity
 from relabelgan.metrics.diversity import intra_class_msssim, pairs_per_class, protocol_name, protocol_side
+from relabelgan.metrics.evaluator import class_histogram_metrics, evaluator_metrics, load_evaluator, train_evaluator
 from relabelgan.metrics.frechet import feature_stats, frechet_between, frechet_distance
 from relabelgan.metrics.mixtures import mmd2_unbiased, spread_ratio, subsampled_mmd2
 from relabelgan.metrics.nearest import nearest_neighbour_metrics
@@ -170,7 +170,7 @@ def test_evaluator_training_is_seeded(grid_evaluator, tmp_path):
 
 
 def test_evaluator_metrics_tell_real_from_collapsed(grid_evaluator):
-    from relabelgan.datasets import load_dataset
+    from relabelgan.data import load_dataset
 
     d, _ = grid_evaluator
     ev = load_evaluator(str(d / "evaluator.pt"))
@@ -185,7 +185,7 @@ def test_evaluator_metrics_tell_real_from_collapsed(grid_evaluator):
 def test_class_agreement_sees_whether_samples_follow_their_class(grid_evaluator):
     """Samples drawn from the Gaussian their class stands for agree; the same samples under shuffled
     classes (a G that ignores its class) agree only by chance."""
-    from relabelgan.datasets import load_dataset
+    from relabelgan.data import load_dataset
 
     d, _ = grid_evaluator
     ev = load_evaluator(str(d / "evaluator.pt"))
@@ -364,7 +364,7 @@ def test_stacked_mnist_modes_are_counted_per_channel(tmp_path):
     )
     assert acc > 0.95
     ev = load_evaluator(str(tmp_path / "ev.pt"))
-    from relabelgan.datasets import load_dataset
+    from relabelgan.data import load_dataset
 
     stacked = load_dataset(spec)
     m = evaluator_metrics(ev, stacked.x)
@@ -379,7 +379,7 @@ def test_stacked_mnist_modes_are_counted_per_channel(tmp_path):
 def test_msssim_by_true_class_compares_every_method_with_the_real_digits(tmp_path):
     """Generated samples grouped by the digit the evaluator reads, against real digits by true class:
     the real digits score as themselves, one image per digit scores as a collapse."""
-    from relabelgan.datasets import load_dataset
+    from relabelgan.data import load_dataset
     from relabelgan.evaluate import _msssim_by_true_class
 
     spec_data = {"kind": "digits"}

@@ -10,12 +10,12 @@ import re
 
 from conftest import tiny_config, write_config
 
-from relabelgan.config import load_config, run_spec
+from relabelgan.core.config import load_config, run_spec
+from relabelgan.core.progress import Progress
 from relabelgan.extract import extract_features
-from relabelgan.init import init_model
-from relabelgan.progress import Progress
+from relabelgan.initialise import init_model
 from relabelgan.relabel import relabel
-from relabelgan.train import train_phase
+from relabelgan.training.loop import train_phase
 
 STATUS = re.compile(r"^phase 1: (\d+)/20 \(\d+%\) [\d.]+ it/s ETA (\d+:\d\d:\d\d|\?) \| (.*)$")
 

@@ -7,11 +7,11 @@ from __future__ import annotations
 import torch
 from conftest import tiny_config, write_config
 
-from relabelgan.config import load_config, run_spec
+from relabelgan.core.config import load_config, run_spec
 from relabelgan.extract import extract_features
-from relabelgan.init import init_model
+from relabelgan.initialise import init_model
 from relabelgan.relabel import relabel
-from relabelgan.train import setup_phase
+from relabelgan.training.loop import setup_phase
 
 
 def _phase(tmp_path, method: str, **keys):

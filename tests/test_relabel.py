@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from relabelgan.artifacts import LabelRound
-from relabelgan.kmeans import assign, cluster_round, fit_kmeans, match_clusters, warm_start_centroids
+from relabelgan.core.artifacts import LabelRound
+from relabelgan.core.kmeans import assign, cluster_round, fit_kmeans, match_clusters, warm_start_centroids
 
 
 def blobs(k=5, per=60, dim=4, seed=0, spread=0.05):

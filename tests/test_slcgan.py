@@ -12,12 +12,10 @@ import torch
 import torch.nn.functional as F
 from conftest import SLCGAN_RUN, relabelgan, tiny_config, write_config
 
-from relabelgan.artifacts import write_features
-from relabelgan.checkpoint import load_checkpoint
-from relabelgan.config import read_spec
-from relabelgan.datasets import load_dataset
-from relabelgan.networks import build_networks, network_arch
-from relabelgan.slcgan import (
+from relabelgan.core.artifacts import write_features
+from relabelgan.core.config import read_spec
+from relabelgan.data import load_dataset
+from relabelgan.methods.slcgan.objective import (
     SlcGANLoss,
     augment,
     balance_loss,
@@ -28,6 +26,8 @@ from relabelgan.slcgan import (
     mutual_information_loss,
     unary_and_joint,
 )
+from relabelgan.networks import build_networks, network_arch
+from relabelgan.training.checkpoint import load_checkpoint
 
 SLC = SLCGAN_RUN  # also run by the shared end-to-end run (conftest.tiny_run)
 
@@ -311,13 +311,13 @@ def test_exported_labels_and_features_are_those_of_c_in_the_checkpoint(tmp_path,
 
 def test_resume_restores_c_and_its_optimizer(tmp_path):
     """A phase continued from an in-phase snapshot ends with the same G, D and C as an uninterrupted one."""
-    from relabelgan.artifacts import sha256
-    from relabelgan.checkpoint import save_checkpoint
-    from relabelgan.config import load_config, run_spec
+    from relabelgan.core.artifacts import sha256
+    from relabelgan.core.config import load_config, run_spec
     from relabelgan.extract import extract_features
-    from relabelgan.init import init_model
+    from relabelgan.initialise import init_model
     from relabelgan.relabel import relabel
-    from relabelgan.train import train_phase
+    from relabelgan.training.checkpoint import save_checkpoint
+    from relabelgan.training.loop import train_phase
 
     cfg_path = write_config(tmp_path, _tiny_slc_config(iters_per_phase=8, snapshot_every=4, log_every=4))
     spec = run_spec(load_config(cfg_path), "grid-slcgan", 0)

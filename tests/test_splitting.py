@@ -10,16 +10,16 @@ import pytest
 import torch
 from conftest import SPLIT_RUN, snakemake, tiny_config, write_config
 
-from relabelgan.artifacts import LabelRound, read_labels, write_features
-from relabelgan.checkpoint import load_checkpoint, load_networks
-from relabelgan.config import read_spec
-from relabelgan.datasets import load_dataset
-from relabelgan.losses import WGANGPLoss
+from relabelgan.core.artifacts import LabelRound, read_labels, write_features
+from relabelgan.core.config import read_spec
+from relabelgan.data import load_dataset
 from relabelgan.methods.splitting import split_classes
+from relabelgan.methods.splitting.surgery import grow_checkpoint, tree_from_rounds
 from relabelgan.networks import build_networks, network_arch
 from relabelgan.networks.class_tree import ClassTree, TreeBatchNorm
 from relabelgan.relabel import relabel
-from relabelgan.surgery import grow_checkpoint, tree_from_rounds
+from relabelgan.training.checkpoint import load_checkpoint, load_networks
+from relabelgan.training.losses import WGANGPLoss
 
 KMEANS = {"backend": "sklearn", "n_init": 2, "max_iter": 100, "subset": 10000}
 

@@ -103,7 +103,7 @@ def test_a_deleted_middle_checkpoint_is_noticed(tiny_run, tmp_path):
 @pytest.mark.e2e
 def test_bookkeeping_keys_rerun_nothing_but_reach_the_jobs(tiny_run, tmp_path):
     """log_every / snapshot_every / progress_every are not in run.yaml: editing them reruns no job,
-    and a job that does run reads them from the workflow (relabelgan.config.read_spec)."""
+    and a job that does run reads them from the workflow (relabelgan.core.config.read_spec)."""
     import shutil
 
     import yaml

@@ -24,12 +24,13 @@ import h5py
 import numpy as np
 import torch
 
-from .artifacts import ArtifactError, atomic_path, read_labels
-from .checkpoint import load_checkpoint, load_networks
-from .datasets import images_to_tensor, load_dataset
+from .core.artifacts import ArtifactError, atomic_path, read_labels
+from .core.kmeans import assign as nearest_centroid
+from .data import load_run_dataset
+from .data.base import images_to_tensor
 from .extract import feature_blocks
-from .kmeans import assign as nearest_centroid
 from .methods import get_method
+from .training.checkpoint import load_checkpoint, load_networks
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp"}
 
@@ -67,7 +68,7 @@ def load_inputs(sources: list[str], data_shape: tuple[int, ...], spec: dict) -> 
 
 def _read_source(source: str, data_shape: tuple[int, ...], spec: dict) -> tuple[list[str], torch.Tensor]:
     if source == "train":
-        x = load_dataset(spec["dataset_spec"], spec["dataset"]).x
+        x = load_run_dataset(spec).x
         return [f"train:{i}" for i in range(len(x))], x
     path = Path(source)
     if not path.exists():
@@ -124,7 +125,7 @@ def _array(array: np.ndarray, data_shape: tuple[int, ...], source: str) -> torch
 def _argmax_clusterer(
     state: dict, x: torch.Tensor, batch: int, model: str, labels_path: str | None
 ) -> tuple[np.ndarray, np.ndarray]:
-    from .slcgan import load_clusterer
+    from .methods.slcgan.objective import load_clusterer
 
     C = load_clusterer(state, "cpu", model)
     probs = torch.cat([C(x[i : i + batch]).softmax(1) for i in range(0, len(x), batch)])

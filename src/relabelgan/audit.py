@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .artifacts import ArtifactError, LabelRound, atomic_path, read_labels
+from .core.artifacts import ArtifactError, LabelRound, atomic_path, read_labels
 from .metrics.clustering import contingency
 
 

@@ -70,7 +70,7 @@ ROUND_OUTPUTS = (
 
 
 def _spec(path: str) -> dict:
-    from .config import read_spec
+    from .core.config import read_spec
 
     return read_spec(path)
 
@@ -79,7 +79,7 @@ def _json_argument(text: str, flag: str) -> dict:
     """A JSON object given on the command line; ConfigError naming the flag when it is not one."""
     import json
 
-    from .config import ConfigError
+    from .core.config import ConfigError
 
     try:
         value = json.loads(text)
@@ -101,8 +101,8 @@ def _json_argument(text: str, flag: str) -> dict:
     example="relabelgan resolve --config config.yaml --run grid-selfcond --seed 0 --out run.yaml",
 )
 def cmd_resolve(a: argparse.Namespace) -> None:
-    from .artifacts import atomic_path
-    from .config import load_config, run_spec
+    from .core.artifacts import atomic_path
+    from .core.config import load_config, run_spec
 
     if a.spec_json:
         spec = _json_argument(a.spec_json, "--spec-json")
@@ -116,7 +116,7 @@ def cmd_resolve(a: argparse.Namespace) -> None:
 
 def _round_outputs(a: argparse.Namespace):
     """The round's features.h5 / metrics.csv to write beside model.pt (both or neither)."""
-    from .round_outputs import RoundOutputs
+    from .training.round_outputs import RoundOutputs
 
     if (a.features is None) != (a.metrics is None):
         raise SystemExit(f"relabelgan {a.command}: give --features and --metrics together (or neither)")
@@ -132,8 +132,8 @@ def _round_outputs(a: argparse.Namespace):
     example="relabelgan init --spec results/grid-selfcond/seed0/run.yaml --out /tmp/round_00/model.pt",
 )
 def cmd_init(a: argparse.Namespace) -> None:
-    from .init import init_model
-    from .round_outputs import write_round_outputs
+    from .initialise import init_model
+    from .training.round_outputs import write_round_outputs
 
     spec, outputs = _spec(a.spec), _round_outputs(a)
     init_model(spec, a.out)
@@ -156,7 +156,7 @@ def cmd_init(a: argparse.Namespace) -> None:
     "--labels RUN/round_01/labels.h5 --out /tmp/model.pt --log /tmp/train_log.csv --samples /tmp/samples.png",
 )
 def cmd_train(a: argparse.Namespace) -> None:
-    from .train import train_phase
+    from .training.loop import train_phase
 
     train_phase(_spec(a.spec), a.round, a.model_in, a.labels, a.out, a.log, a.samples, _round_outputs(a))
 
@@ -275,8 +275,8 @@ def _print_metrics(values: dict[str, float]) -> None:
     "--out /tmp/evaluator.pt --report /tmp/evaluator.csv",
 )
 def cmd_train_evaluator(a: argparse.Namespace) -> None:
-    from .config import ConfigError
-    from .evaluator import train_evaluator
+    from .core.config import ConfigError
+    from .metrics.evaluator import train_evaluator
 
     ev = _json_argument(a.settings_json, "--settings-json")
     missing = [key for key in ("epochs", "test_fraction", "seed", "batch_size", "lr") if key not in ev]
@@ -350,7 +350,7 @@ def cmd_lineage(a: argparse.Namespace) -> None:
 
     rounds = lineage_figures(a.labels, a.out_dir)
     # The real-vs-generated grid needs the model: torch is imported only now, after the other four figures.
-    from .lineage_clusters import clusters_figure, trained_labels
+    from .report.lineage_clusters import clusters_figure, trained_labels
 
     clusters_figure(_spec(a.spec), trained_labels(rounds, a.model), a.model, str(Path(a.out_dir) / "clusters.png"))
 
@@ -382,7 +382,7 @@ def cmd_tables(a: argparse.Namespace) -> None:
     example="relabelgan gather --out /tmp/all.csv results/metrics/*.csv",
 )
 def cmd_gather(a: argparse.Namespace) -> None:
-    from .tidy import gather_metrics
+    from .core.tidy import gather_metrics
 
     gather_metrics(a.inputs, a.out)
 
@@ -430,7 +430,7 @@ def cmd_assign(a: argparse.Namespace) -> None:
     example="relabelgan install-profile slurm --account myaccount --partition gpu",
 )
 def cmd_install_profile(a: argparse.Namespace) -> None:
-    from .profiles import install_profile
+    from .install_profile import install_profile
 
     try:
         path = install_profile(a.name, a.account, a.partition, a.force)
@@ -474,9 +474,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .artifacts import ArtifactError
-    from .config import ConfigError
-    from .errors import DatasetError
+    from .core.artifacts import ArtifactError
+    from .core.config import ConfigError
+    from .core.errors import DatasetError
 
     args = build_parser().parse_args(argv)
     try:

@@ -13,15 +13,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from .artifacts import LabelRound, read_labels
-from .checkpoint import load_checkpoint, load_networks
-from .datasets import Dataset, load_dataset
-from .device import derive_seed, pick_device
-from .errors import ConfigError
+from .core.artifacts import LabelRound, read_labels
+from .core.errors import ConfigError
+from .core.progress import Stages
+from .core.tidy import write_metric_rows
+from .data import load_dataset, load_run_dataset
+from .data.base import Dataset
 from .metrics.diversity import intra_class_msssim, protocol_name
-from .progress import Stages
-from .samples import class_weights, generate
-from .tidy import write_metric_rows
+from .training.checkpoint import load_checkpoint, load_networks
+from .training.device import derive_seed, pick_device
+from .training.samples import class_weights, generate
 
 
 def _protocol(n: int) -> str:
@@ -48,7 +49,7 @@ def _mixture_metrics(spec: dict, rnd: int, x, data: Dataset, tag: str) -> dict[s
 
 
 def _evaluator_metrics(evaluator, x, y_gen, dominant: np.ndarray | None, tag: str, classified) -> dict[str, float]:
-    from .evaluator import evaluator_metrics
+    from .metrics.evaluator import evaluator_metrics
 
     values = evaluator_metrics(evaluator, x, y_gen.numpy(), dominant, classified)
     return {f"{k}_{tag}": v for k, v in values.items()}
@@ -93,7 +94,7 @@ def evaluate_round(
     ``data``: the run's dataset when the caller has it loaded already.
     """
     device = pick_device(spec)
-    data = data if data is not None else load_dataset(spec["dataset_spec"], spec["dataset"])
+    data = data if data is not None else load_run_dataset(spec)
     values: dict[str, float] = {}
     n = spec["eval_samples"]
     tag = _protocol(n)
@@ -109,7 +110,7 @@ def evaluate_round(
             values.update(_mixture_metrics(spec, rnd, x, data, tag))
         predicted = None  # the evaluator's class of each sample, where it reads one class per image
         if evaluator_path:
-            from .evaluator import load_evaluator
+            from .metrics.evaluator import load_evaluator
 
             evaluator = load_evaluator(evaluator_path)
             classified = evaluator.classify(x)

@@ -14,14 +14,15 @@ from typing import Iterator
 import numpy as np
 import torch
 
-from .accel import AccelPlan, accel_plan, autocast, prepare_modules, to_layout
-from .artifacts import provenance, write_features
-from .checkpoint import load_checkpoint
-from .datasets import Dataset, load_dataset
-from .device import pick_device
+from .core.artifacts import provenance, write_features
+from .core.progress import track_rows
+from .data import load_run_dataset
+from .data.base import Dataset
 from .methods import get_method
 from .networks import Discriminator
-from .progress import track_rows
+from .training.accel import AccelPlan, accel_plan, autocast, prepare_modules, to_layout
+from .training.checkpoint import load_checkpoint
+from .training.device import pick_device
 
 
 @torch.no_grad()
@@ -30,7 +31,7 @@ def feature_blocks(
 ) -> Iterator[np.ndarray]:
     """Yield D's float32 features of ``x`` batch by batch, so memory stays flat as N grows.
 
-    With a ``plan`` (see :mod:`relabelgan.accel`), forward passes run under its autocast and
+    With a ``plan`` (see :mod:`relabelgan.training.accel`), forward passes run under its autocast and
     memory format; D should already be prepared with :func:`prepare_modules`.
     """
     plan = plan or accel_plan("cpu", tuple(x.shape[1:]), len(x))
@@ -45,7 +46,7 @@ def extract_features(spec: dict, rnd: int, model: str, out: str, data: Dataset |
     """Write ``out`` (features.h5) with the features of every training sample under ``model``
     (``data``: the run's dataset when the caller has it loaded already)."""
     device = pick_device(spec)
-    data = data if data is not None else load_dataset(spec["dataset_spec"], spec["dataset"])
+    data = data if data is not None else load_run_dataset(spec)
     state = load_checkpoint(model)
     attrs = {"round": rnd, "model": provenance(model), "run": spec["name"], "seed": spec["seed"]}
     columns = {}

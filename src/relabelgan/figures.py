@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .plotting import pyplot, save_png
+from .report.plotting import pyplot, save_png
 
 
 def metrics_over_rounds(metrics_csv: str, dataset: str, out: str) -> None:

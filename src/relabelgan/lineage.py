@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .artifacts import LabelRound
 from .audit import load_rounds, transition_matrix
-from .plotting import pyplot, save_png
+from .core.artifacts import LabelRound
+from .report.plotting import pyplot, save_png
 
 FLOW_MIN_SHARE = 0.002  # bands thinner than this share of the samples are not drawn (readability)
 

@@ -12,7 +12,7 @@ with scikit-learn (or cuML).
 
 from __future__ import annotations
 
-from .artifacts import (
+from .core.artifacts import (
     ArtifactError,
     LabelRound,
     provenance,
@@ -21,9 +21,9 @@ from .artifacts import (
     read_labels,
     write_labels,
 )
+from .core.tidy import write_metric_rows
 from .methods import RoundFeatures, get_method
 from .metrics.clustering import clustering_metrics
-from .tidy import write_metric_rows
 
 
 def read_round_features(spec: dict, features_path: str, previous: LabelRound | None) -> RoundFeatures:

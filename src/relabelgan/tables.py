@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .artifacts import atomic_path
-from .plotting import pyplot, save_png
+from .core.artifacts import atomic_path
+from .report.plotting import pyplot, save_png
 
 
 def final_round(frame: pd.DataFrame) -> pd.DataFrame:

@@ -2,7 +2,8 @@
 import json
 import os
 
-from relabelgan.config import BOOKKEEPING_ENV, bookkeeping_env, resolve_config, run_spec
+from relabelgan.core.config import BOOKKEEPING_ENV, bookkeeping_env, resolve_config, run_spec
+from relabelgan.data.registry import has_evaluator as kind_has_evaluator
 from relabelgan.methods import get_method
 from relabelgan.metrics.inception import REFERENCE_STATS_NAME
 
@@ -75,7 +76,7 @@ def spec_json(wildcards):
 
 
 # The bookkeeping keys (log_every, snapshot_every, progress_every) reach the jobs through the environment
-# (local jobs inherit it; cluster jobs re-read this file): relabelgan.config.read_spec fills them in.
+# (local jobs inherit it; cluster jobs re-read this file): relabelgan.core.config.read_spec fills them in.
 os.environ[BOOKKEEPING_ENV] = bookkeeping_env(config)
 
 
@@ -166,18 +167,14 @@ def all_targets():
 
 
 # ----------------------------------------------------------------------------- evaluation and audit
-# Datasets with ground truth, small enough for an evaluator classifier trained by the workflow
-# (stacked_mnist: an MNIST digit classifier read per channel, for mode counting); docs/metrics.md.
-EVALUATOR_KINDS = {"ring", "grid", "digits", "mnist", "stacked_mnist"}
-
-
 def evaluator_file(name, dataset="{dataset}"):
     """A file of a dataset's evaluator classifier."""
     return results_path(f"evaluators/{dataset}/{name}")
 
 
 def has_evaluator(dataset):
-    return config["datasets"][dataset]["kind"] in EVALUATOR_KINDS
+    """Whether the dataset's kind gets an evaluator classifier (relabelgan.data.registry says; docs/metrics.md)."""
+    return kind_has_evaluator(config["datasets"][dataset]["kind"])
 
 
 def evaluator_path(run):

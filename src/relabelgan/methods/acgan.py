@@ -3,7 +3,7 @@ logit and an auxiliary classifier that learns on real and generated samples (L_C
 
 from __future__ import annotations
 
-from ..artifacts import LabelRound
+from ..core.artifacts import LabelRound
 from .base import Method, RoundFeatures, ground_truth_round
 
 

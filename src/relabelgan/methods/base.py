@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from ..artifacts import ArtifactError, LabelRound, read_feature_column
-from ..errors import ConfigError
+from ..core.artifacts import ArtifactError, LabelRound, read_feature_column
+from ..core.errors import ConfigError
 
 if TYPE_CHECKING:
     import torch
 
-    from ..losses import GANLoss
+    from ..training.losses import GANLoss
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ class Method:
         return self.fakes if spec["fake_batch"] == "auto" else spec["fake_batch"]
 
     def make_loss(self, spec: dict) -> GANLoss:
-        from ..losses import make_loss
+        from ..training.losses import make_loss
 
         return make_loss(self.loss, spec, classifies_fakes=self.ac_d_samples(spec) == "real_and_fake")
 
@@ -125,7 +125,7 @@ class Method:
     # ------------------------------------------------------------------ features
     def feature_network(self, state: dict[str, Any], device: torch.device, model: str):
         """(network, layer name) whose ``features(x)`` a round's features.h5 stores: D's last hidden layer."""
-        from ..checkpoint import load_networks
+        from ..training.checkpoint import load_networks
 
         return load_networks(state, device)[1], "last_hidden"
 

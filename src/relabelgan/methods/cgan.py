@@ -10,7 +10,7 @@ collapsed supervised baseline from a varied one (docs/results.md, "Digits: why t
 
 from __future__ import annotations
 
-from ..artifacts import LabelRound
+from ..core.artifacts import LabelRound
 from .base import Method, RoundFeatures, ground_truth_round
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..artifacts import LabelRound
-from ..seeding import derive_seed
+from ..core.artifacts import LabelRound
+from ..core.seeding import derive_seed
 from .base import Method, RoundFeatures, check_cluster_count, fixed_round
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..artifacts import LabelRound
-from ..seeding import derive_seed
+from ..core.artifacts import LabelRound
+from ..core.seeding import derive_seed
 from .base import Method, RoundFeatures, check_cluster_count, class_parents
 
 
@@ -33,7 +33,7 @@ class SelfConditioned(Method):
     def make_labels(
         self, spec: dict, rnd: int, round_features: RoundFeatures, previous: LabelRound | None
     ) -> LabelRound:
-        from ..kmeans import cluster_round
+        from ..core.kmeans import cluster_round
 
         k = int(spec["k"])
         labels, centroids, attrs = cluster_round(

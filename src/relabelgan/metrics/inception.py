@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..errors import DatasetError
+from ..core.errors import DatasetError
 
 if TYPE_CHECKING:
     import torch

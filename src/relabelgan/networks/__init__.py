@@ -12,7 +12,7 @@ from typing import Any, Iterator
 import torch
 from torch import nn
 
-from ..network_choice import resolve_arch, resolve_d_norm
+from ..core.network_choice import resolve_arch, resolve_d_norm
 from .class_tree import ClassTree, TreeGenerator
 from .conditional import Discriminator, DOutput, Generator
 from .dcgan import DCGANGeneratorBody, dcgan_discriminator_body

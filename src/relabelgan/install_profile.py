@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from .artifacts import atomic_path
+from .core.artifacts import atomic_path
 
 HEADER = """\
 # Written by `relabelgan install-profile {name}`: used by `snakemake --cores N --profile {name}`.

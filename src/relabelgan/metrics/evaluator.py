@@ -18,10 +18,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from .artifacts import ArtifactError, atomic_path
-from .datasets import Dataset, load_dataset
-from .device import derive_seed
-from .metrics.frechet import feature_stats, frechet_distance
+from ..core.artifacts import ArtifactError, atomic_path
+from ..core.errors import ConfigError
+from ..data import load_dataset
+from ..data.base import Dataset
+from ..data.registry import dataset_kind
+from ..training.device import derive_seed
+from .frechet import feature_stats, frechet_distance
 
 EVALUATOR_FORMAT = "relabelgan-evaluator/1"
 FEATURE_DIM = 128
@@ -49,10 +52,12 @@ def build_classifier(data_shape: list[int], n_classes: int) -> nn.Module:
 
 
 def _training_set(dataset_spec: dict, name: str) -> Dataset:
-    """The data the evaluator learns: the dataset itself, or single MNIST digits for Stacked MNIST."""
-    if dataset_spec["kind"] == "stacked_mnist":
-        return load_dataset({**dataset_spec, "kind": "mnist"}, name)
-    return load_dataset(dataset_spec, name)
+    """The data the evaluator learns: the dataset itself, or the kind its registry entry names (single
+    MNIST digits for Stacked MNIST)."""
+    kind = dataset_kind(dataset_spec["kind"]).evaluator_kind
+    if kind is None:
+        raise ConfigError(f"dataset {name}: kind {dataset_spec['kind']!r} has no evaluator classifier")
+    return load_dataset({**dataset_spec, "kind": kind}, name)
 
 
 def train_evaluator(
@@ -160,7 +165,7 @@ class Evaluator:
             c = x.shape[1]
             parts = [x[:, i : i + 1] for i in range(c)]
             preds = [_logits(self.model, p).argmax(1).numpy() for p in parts]
-            # Channel 0 is the most significant digit, as in datasets._stacked_mnist.
+            # Channel 0 is the most significant digit, as in data.mnist.load_stacked_mnist.
             cls = sum(p * self.n_classes ** (c - 1 - i) for i, p in enumerate(preds))
             feats = np.concatenate([_features(self.model, p).numpy() for p in parts], 1)
             return cls, feats, self.n_classes**c

@@ -20,16 +20,17 @@ from typing import Any
 import numpy as np
 import torch
 
-from . import __version__
+from .. import __version__
+from ..core.artifacts import LabelRound, atomic_path, read_labels, sha256
+from ..core.progress import Progress
+from ..data import load_run_dataset
+from ..data.base import Dataset
+from ..methods import get_method
+from ..networks import Discriminator, Generator, frozen, real_data_statistics
 from .accel import AccelPlan, BatchSource, accel_plan, autocast, prepare_modules
-from .artifacts import LabelRound, atomic_path, read_labels, sha256
 from .checkpoint import load_checkpoint, load_networks, save_checkpoint
-from .datasets import Dataset, load_dataset
 from .device import derive_seed, pick_device
 from .losses import OwnsNetworks
-from .methods import get_method
-from .networks import Discriminator, Generator, frozen, real_data_statistics
-from .progress import Progress
 from .round_outputs import RoundOutputs, write_round_outputs
 from .samples import save_sample_figure
 
@@ -260,7 +261,7 @@ def setup_phase(spec: dict, rnd: int, model_in: str, labels_path: str, model_out
     if rnd < 1:
         raise ValueError(f"phase numbers start at 1 (round 0 is the initialisation), got {rnd}")
     device = pick_device(spec)
-    data = load_dataset(spec["dataset_spec"], spec["dataset"])
+    data = load_run_dataset(spec)
     labels = read_labels(labels_path, n_samples=len(data))
     method = get_method(spec["method"])
     # The method may change model r-1 before the phase (splitting grows it when the labels split a class).

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .datasets import Dataset, load_dataset
-from .evaluate import evaluate_round
-from .extract import extract_features
-from .progress import Stages
+from ..core.progress import Stages
+from ..data import load_run_dataset
+from ..data.base import Dataset
+from ..evaluate import evaluate_round
+from ..extract import extract_features
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,7 @@ def write_round_outputs(
     """features.h5 and metrics.csv of ``model``; ``labels``: those it was trained on (None at round 0);
     ``data``: the dataset the job already holds (loaded once here otherwise)."""
     stages = Stages(f"round {rnd} outputs")
-    data = data if data is not None else load_dataset(spec["dataset_spec"], spec["dataset"])
+    data = data if data is not None else load_run_dataset(spec)
     extract_features(spec, rnd, model, outputs.features, data)
     stages.done(f"features written to {outputs.features}")
     evaluate_round(spec, rnd, model, labels, outputs.metrics, outputs.evaluator, data)

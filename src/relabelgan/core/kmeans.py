@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from ..metrics.clustering import contingency
 from .artifacts import LabelRound
-from .metrics.clustering import contingency
 from .seeding import derive_seed
 
 BACKENDS = ("auto", "sklearn", "cuml")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from .seeding import derive_seed
+from ..core.seeding import derive_seed
 
 __all__ = ["derive_seed", "pick_device"]
 
@@ -13,7 +13,7 @@ def pick_device(spec: dict) -> torch.device:
     """'auto' is CUDA when available, else CPU; asking for CUDA without one is an error."""
     want = spec["device"]
     if want == "cuda" and not torch.cuda.is_available():
-        from .config import ConfigError
+        from ..core.config import ConfigError
 
         raise ConfigError(
             f"run {spec['name']}: device is 'cuda' but no CUDA device is available; set device: auto or cpu"

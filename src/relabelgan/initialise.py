@@ -5,18 +5,18 @@ from __future__ import annotations
 import torch
 
 from . import __version__
-from .checkpoint import save_checkpoint
-from .datasets import load_dataset
-from .device import derive_seed, pick_device
-from .losses import OwnsNetworks
+from .data import load_run_dataset
 from .methods import get_method
 from .networks import build_networks, network_arch, real_data_statistics
+from .training.checkpoint import save_checkpoint
+from .training.device import derive_seed, pick_device
+from .training.losses import OwnsNetworks
 
 
 def init_model(spec: dict, out: str) -> None:
     """Build and save round 0's (G, D), seeded from the run's seed."""
     method = get_method(spec["method"])
-    data = load_dataset(spec["dataset_spec"], spec["dataset"])
+    data = load_run_dataset(spec)
     torch.manual_seed(derive_seed(spec["seed"], "init"))
     k = method.n_classes(spec, data.n_classes)
     arch = network_arch(

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..artifacts import ArtifactError, LabelRound
-from .base import Method, RoundFeatures, check_cluster_count, class_parents
+from ...core.artifacts import ArtifactError, LabelRound
+from ..base import Method, RoundFeatures, check_cluster_count, class_parents
 
 if TYPE_CHECKING:
     import torch
@@ -40,7 +40,7 @@ class SelfLabeled(Method):
     def make_labels(
         self, spec: dict, rnd: int, round_features: RoundFeatures, previous: LabelRound | None
     ) -> LabelRound:
-        from ..kmeans import cluster_means
+        from ...core.kmeans import cluster_means
 
         labels = round_features.column("assigned")
         if labels is None or "clusterer_classes" not in round_features.attrs:
@@ -55,12 +55,12 @@ class SelfLabeled(Method):
         return LabelRound(labels, parent, centroids, round_features.sample_index, attrs)
 
     def feature_network(self, state: dict[str, Any], device: torch.device, model: str):
-        from ..slcgan import load_clusterer
+        from .objective import load_clusterer
 
         return load_clusterer(state, device, model), "clusterer_penultimate"
 
     def feature_columns(self, net, x: torch.Tensor, spec: dict, device: torch.device) -> tuple[dict, dict]:
-        from ..slcgan import cluster_labels
+        from .objective import cluster_labels
 
         assigned = cluster_labels(net, x, spec["extract_batch"], device)
         return {"assigned": assigned}, {"clusterer_classes": int(net.n_classes)}

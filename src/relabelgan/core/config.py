@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from ..data.registry import holds_images
 from .errors import ConfigError
 from .network_choice import resolve_arch
 
@@ -87,7 +88,7 @@ def resolve_config(config: dict, source: str = "config") -> dict:
                 f"{source}: runs.{name}.dataset is {run['dataset']!r}, which is not a key of 'datasets' "
                 f"({', '.join(sorted(cfg['datasets']))})"
             )
-        if run["fid"] and cfg["datasets"][run["dataset"]]["kind"] in MIXTURE_KINDS:
+        if run["fid"] and not holds_images(cfg["datasets"][run["dataset"]]["kind"]):
             raise ConfigError(
                 f"{source}: runs.{name}.fid is true, but FID/IS need images and {run['dataset']} is 2D; set it false"
             )
@@ -100,9 +101,9 @@ def _check_d_norm(name: str, run: dict, dataset: dict, source: str) -> None:
     """BatchNorm in D exists for the DCGAN body only, and a WGAN-GP critic's per-sample penalty forbids it."""
     if run["d_norm"] != "batch":
         return
-    from .methods import get_method
+    from ..methods import get_method
 
-    arch = resolve_arch(run["arch"], images=dataset["kind"] not in MIXTURE_KINDS)
+    arch = resolve_arch(run["arch"], images=holds_images(dataset["kind"]))
     if arch != "dcgan":
         raise ConfigError(
             f"{source}: runs.{name}.d_norm is 'batch', which only the dcgan D has (arch {arch!r}); set it auto or none"
@@ -129,9 +130,6 @@ def _check_default_keys(shared: dict, source: str) -> None:
         )
 
 
-DIGITS_N = 1797  # scikit-learn's bundled digits
-
-
 @functools.cache
 def _dataset_defaults() -> dict[str, dict]:
     with open(SCHEMA_PATH) as f:
@@ -143,19 +141,12 @@ def complete_dataset(dataset: dict) -> dict:
     return {**_dataset_defaults().get(dataset["kind"], {}), **dataset}
 
 
-def dataset_size(dataset: dict) -> int | None:
-    """Samples of a dataset when the config alone says it (2D mixtures, stacked_mnist, digits), else None."""
-    if dataset["kind"] == "digits":
-        return DIGITS_N
-    n = complete_dataset(dataset).get("n")  # only the kinds that are sampled have an n
-    return None if n is None else int(n)
-
-
 def _check_run_for_method(name: str, run: dict, dataset: dict, source: str) -> None:
     """What the run's method refuses (e.g. k above the dataset size), caught here rather than a phase later."""
-    from .methods import get_method
+    from ..data.registry import dataset_size
+    from ..methods import get_method
 
-    get_method(run["method"]).check_run(name, run, dataset_size(dataset), source)
+    get_method(run["method"]).check_run(name, run, dataset_size(complete_dataset(dataset)), source)
 
 
 def _read_yaml(path: Path) -> Any:
@@ -180,9 +171,6 @@ def load_config(path: str | Path) -> dict:
     if not path.exists():
         raise ConfigError(f"{path}: config file not found")
     return resolve_config(_read_yaml(path) or {}, source=str(path))
-
-
-MIXTURE_KINDS = ("ring", "grid")  # the 2D datasets; every other kind holds images
 
 
 # Keys that change how a run reports and checkpoints, never what it computes. The workflow leaves them

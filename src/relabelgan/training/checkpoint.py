@@ -11,7 +11,7 @@ from typing import Any
 
 import torch
 
-from .artifacts import ArtifactError, atomic_path
+from ..core.artifacts import ArtifactError, atomic_path
 
 MODEL_FORMAT = "relabelgan-model/1"
 
@@ -42,7 +42,7 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
 
 def load_networks(state: dict[str, Any], device: torch.device | str = "cpu"):
     """Rebuild (G, D) from a checkpoint's architecture record and load their weights."""
-    from .networks import build_networks
+    from ..networks import build_networks
 
     G, D = build_networks(state["arch"])
     G.load_state_dict(state["G"])

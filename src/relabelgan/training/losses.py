@@ -11,8 +11,8 @@ from typing import Callable, Protocol, runtime_checkable
 import torch
 import torch.nn.functional as F
 
-from .networks import Discriminator, Generator
-from .slcgan import SlcGANLoss
+from ..methods.slcgan.objective import SlcGANLoss
+from ..networks import Discriminator, Generator
 
 Stats = dict[str, float | torch.Tensor]
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .datasets import Dataset
-from .networks import Generator
-from .plotting import pyplot, save_png
+from ..data.base import Dataset
+from ..networks import Generator
+from ..report.plotting import pyplot, save_png
 
 
 def class_weights(state: dict) -> torch.Tensor:

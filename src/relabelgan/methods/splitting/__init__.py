@@ -23,9 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from ..artifacts import ArtifactError, LabelRound
-from ..seeding import derive_seed
-from .base import Method, RoundFeatures, carried_forward, fixed_round, ground_truth_round
+from ...core.artifacts import ArtifactError, LabelRound
+from ...core.seeding import derive_seed
+from ..base import Method, RoundFeatures, carried_forward, fixed_round, ground_truth_round
 
 NORMALISATIONS = ("l2", "batch_axis", "none")
 
@@ -56,7 +56,7 @@ def split_classes(
     leaves one side empty (all its features equal) is kept whole. Returns the new round with
     ``parent`` set and, per class, the centroid of its members' normalised features.
     """
-    from ..kmeans import cluster_round
+    from ...core.kmeans import cluster_round
 
     labels = np.empty_like(previous.labels)
     parent: list[int] = []
@@ -122,7 +122,7 @@ class ClassSplitting(Method):
         return int(dataset_classes or 1) if spec["schedule"] == "supervised" else 1
 
     def class_tree(self, k: int) -> dict | None:
-        from ..networks.class_tree import ClassTree
+        from ...networks.class_tree import ClassTree
 
         return ClassTree.roots(k).to_record()  # k unrelated classes; splits add children
 
@@ -152,7 +152,7 @@ class ClassSplitting(Method):
         """Model r-1, grown when the labels split its classes: children start as exact copies of their
         parents, Adam moments carried over (surgery.py)."""
         if labels.k > state["arch"]["n_classes"]:
-            from ..surgery import grow_checkpoint
+            from .surgery import grow_checkpoint
 
             try:
                 state = grow_checkpoint(state, labels)

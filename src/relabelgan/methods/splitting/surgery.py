@@ -17,10 +17,10 @@ from typing import Any
 
 import torch
 
-from .artifacts import ArtifactError, LabelRound
-from .checkpoint import load_networks
-from .networks import build_networks
-from .networks.class_tree import ClassTree, node_table_names
+from ...core.artifacts import ArtifactError, LabelRound
+from ...networks import build_networks
+from ...networks.class_tree import ClassTree, node_table_names
+from ...training.checkpoint import load_networks
 
 
 def tree_from_rounds(rounds: list[LabelRound]) -> ClassTree:

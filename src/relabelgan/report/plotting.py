@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .artifacts import atomic_path
+from ..core.artifacts import atomic_path
 
 
 def pyplot():

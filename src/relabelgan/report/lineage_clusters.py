@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .artifacts import LabelRound
-from .checkpoint import load_checkpoint, load_networks
-from .datasets import load_dataset
-from .device import derive_seed
+from ..core.artifacts import LabelRound
+from ..data import load_run_dataset
+from ..training.checkpoint import load_checkpoint, load_networks
+from ..training.device import derive_seed
+from ..training.samples import generate
 from .plotting import pyplot, save_png
-from .samples import generate
 
 
 def clusters_figure(
@@ -23,7 +23,7 @@ def clusters_figure(
 ) -> None:
     """Per class (largest first): real members of the class next to samples the model generates for it."""
     plt = pyplot()
-    data = load_dataset(spec["dataset_spec"], spec["dataset"])
+    data = load_run_dataset(spec)
     state = load_checkpoint(model)
     G, _ = load_networks(state, "cpu")
     g_classes = G.n_classes

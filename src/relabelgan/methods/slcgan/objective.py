@@ -30,9 +30,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .artifacts import ArtifactError
-from .networks import Discriminator, Generator, frozen
-from .networks.clusterer import Clusterer, build_clusterer, clusterer_arch
+from ...core.artifacts import ArtifactError
+from ...networks import Discriminator, Generator, frozen
+from ...networks.clusterer import Clusterer, build_clusterer, clusterer_arch
 
 Stats = dict[str, float]
 
