@@ -52,12 +52,13 @@ from relabelgan.core.artifacts import read_features, write_features  # noqa: E40
 from relabelgan.core.config import resolve_config, run_spec  # noqa: E402
 from relabelgan.core.kmeans import _cuml_available, assign, fit_kmeans, match_clusters  # noqa: E402
 from relabelgan.data import load_run_dataset  # noqa: E402
-from relabelgan.extract import extract_features, feature_blocks  # noqa: E402
+from relabelgan.extract import extract_round  # noqa: E402
 from relabelgan.initialise import init_model  # noqa: E402
 from relabelgan.relabel import relabel  # noqa: E402
 from relabelgan.training.accel import accel_plan, prepare_modules  # noqa: E402
 from relabelgan.training.checkpoint import load_checkpoint, load_networks, save_checkpoint  # noqa: E402
 from relabelgan.training.device import pick_device  # noqa: E402
+from relabelgan.training.features import feature_blocks  # noqa: E402
 from relabelgan.training.loop import train_phase  # noqa: E402
 
 BIN = Path(sys.executable).parent
@@ -237,7 +238,7 @@ def plain_loop_its(state: dict, data_x: torch.Tensor, labels: torch.Tensor, spec
 def start_run(spec: dict, work: Path) -> None:
     """Round 0 as the workflow makes it: m0.pt, its features f0.h5, and the labels l0.h5 phase 1 trains on."""
     init_model(spec, str(work / "m0.pt"))
-    extract_features(spec, 0, str(work / "m0.pt"), str(work / "f0.h5"))
+    extract_round(spec, 0, str(work / "m0.pt"), str(work / "f0.h5"))
     relabel(spec, 0, str(work / "l0.h5"), str(work / "f0.h5"))
 
 
@@ -496,9 +497,7 @@ def overhead(quick: bool, trained: dict, extracted: dict, hdf: dict, smk: dict, 
         # each a Snakemake job and a relabelgan process start; the train job reloads data + model.
         work = trained[s.case]["work"]
         spec = trained[s.case]["spec"]
-        t_reload, _ = timed(
-            lambda: (load_run_dataset(spec), load_checkpoint(work / "m1.pt"))
-        )
+        t_reload, _ = timed(lambda: (load_run_dataset(spec), load_checkpoint(work / "m1.pt")))
         t_sched = 3 * (smk["per_job"] + smk["process_start"]) + 3 * t_reload
         # Surgery: selfcond keeps k fixed (none); a split rewrites the checkpoint: one load + save.
         t_surgery, _ = timed(lambda: save_checkpoint(tmp / "surgery.pt", load_checkpoint(work / "m1.pt")))

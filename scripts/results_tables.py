@@ -6,9 +6,10 @@
 ``collect`` copies each finished run/seed's per-round metrics (the tidy rows of every
 ``round_*/metrics.csv``) into ``<to>/<run>/seed<N>.csv``: a few kB that can be committed, where the
 results folder (models, features) cannot. A run/seed whose last round (``rounds`` in its run.yaml)
-has no metrics.csv yet is skipped and named. ``build`` rewrites the generated sections of
-docs/results.md, each between ``<!-- results_tables:NAME begin -->`` and ``<!-- results_tables:NAME
-end -->``, from those files and nothing else, leaving the hand-written prose around them as it is.
+has no metrics.csv yet is skipped and named. ``build`` rewrites the generated sections, each between
+``<!-- results_tables:NAME begin -->`` and ``<!-- results_tables:NAME end -->``, from those files and
+nothing else, leaving the hand-written prose around them as it is. A section is rewritten in whichever
+file holds its markers: docs/results.md or its appendix docs/results/appendix.md (the every-round table).
 
 Sections: ``paper-2d`` (the self-conditioned GAN paper's Table 1 rows beside ours: final round, mean ±
 standard error over seeds), ``paper-2d-rounds`` (the same metrics at every round), ``default-digits``
@@ -297,15 +298,38 @@ def replace_section(text: str, name: str, body: str, doc: Path) -> str:
     return f"{head}{begin}\n{body}\n{end}{tail}"
 
 
-def build(results: Path, doc: Path) -> list[str]:
-    """Rewrite every generated section of ``doc`` from the files under ``results``; return the section names."""
+def appendix_of(doc: Path) -> Path:
+    """The appendix beside ``doc`` that may hold some of its sections: docs/results.md's is docs/results/appendix.md."""
+    return doc.parent / doc.stem / "appendix.md"
+
+
+def _holder(texts: dict[Path, str], name: str) -> Path:
+    """The one file among ``texts`` that holds NAME's begin marker; refused when none or several do."""
+    begin, end = f"<!-- results_tables:{name} begin -->", f"<!-- results_tables:{name} end -->"
+    holders = [path for path, text in texts.items() if begin in text]
+    if len(holders) > 1:
+        raise InputError(f"{' and '.join(map(str, holders))} both hold '{begin}'; keep its section in one file")
+    if not holders:
+        files = " or ".join(map(str, texts))
+        raise InputError(f"{files}: needs exactly one '{begin}' line followed by one '{end}' line")
+    return holders[0]
+
+
+def build(results: Path, doc: Path, appendix: Path | None = None) -> list[str]:
+    """Rewrite every generated section from the files under ``results``, each in whichever of ``doc`` and
+    ``appendix`` (default: ``appendix_of(doc)`` where it exists) holds its markers; return the section names.
+    Nothing is written unless every section is found."""
     if not doc.is_file():
         raise InputError(f"{doc}: missing; it holds the prose and the section markers the tables go between")
-    text = doc.read_text()
+    if appendix is not None and not appendix.is_file():
+        raise InputError(f"{appendix}: missing; give the appendix that holds some of the section markers")
+    texts = {path: path.read_text() for path in [doc, appendix or appendix_of(doc)] if path.is_file()}
     for name, (folder, make) in SECTIONS.items():
-        text = replace_section(text, name, make(load_results(results / folder)), doc)
-    with atomic_path(doc) as tmp:
-        tmp.write_text(text)
+        where = _holder(texts, name)
+        texts[where] = replace_section(texts[where], name, make(load_results(results / folder)), where)
+    for path, text in texts.items():
+        with atomic_path(path) as tmp:
+            tmp.write_text(text)
     return list(SECTIONS)
 
 
@@ -315,16 +339,17 @@ def main(argv: list[str] | None = None) -> int:
     c = sub.add_parser("collect", help="copy finished runs' per-round metrics under docs/results/")
     c.add_argument("results", type=Path, help="a config's results folder, e.g. results/paper-2d")
     c.add_argument("--to", type=Path, required=True, help="e.g. docs/results/paper-2d")
-    b = sub.add_parser("build", help="rewrite docs/results.md's generated sections")
+    b = sub.add_parser("build", help="rewrite the generated sections of docs/results.md and its appendix")
     b.add_argument("--results", type=Path, default=REPO / "docs" / "results")
     b.add_argument("--doc", type=Path, default=REPO / "docs" / "results.md")
+    b.add_argument("--appendix", type=Path, help="default: DOC's appendix where it exists (docs/results/appendix.md)")
     a = p.parse_args(argv)
     try:
         if a.command == "collect":
             for path in collect(a.results, a.to):
                 print(path)
         else:
-            print(f"{a.doc}: rebuilt sections {', '.join(build(a.results, a.doc))}")
+            print(f"{a.doc}: rebuilt sections {', '.join(build(a.results, a.doc, a.appendix))}")
     except InputError as e:
         print(f"results_tables.py: {e}", file=sys.stderr)
         return 2

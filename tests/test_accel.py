@@ -8,7 +8,6 @@ import math
 import pytest
 import torch
 
-from relabelgan.extract import feature_blocks
 from relabelgan.networks import build_networks
 from relabelgan.training.accel import (
     RESIDENT_FRACTION,
@@ -19,6 +18,7 @@ from relabelgan.training.accel import (
     prepare_modules,
     to_layout,
 )
+from relabelgan.training.features import feature_blocks
 from relabelgan.training.losses import WGANGPLoss
 
 GiB = 2**30

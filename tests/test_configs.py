@@ -20,7 +20,6 @@ from relabelgan.data.registry import has_evaluator
 CONFIGS = sorted((REPO / "configs").glob("*.yaml"))
 
 
-
 def planned_jobs(log: str) -> dict[str, int]:
     """Snakemake's 'Job stats' table of a dry run: jobs per rule."""
     table = log[log.index("Job stats:") :]

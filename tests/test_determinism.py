@@ -63,8 +63,8 @@ def test_same_seed_same_everything(run_spec_file, tmp_path):
     )
     wa, wb = load_checkpoint(tmp_path / "a" / "m1.pt"), load_checkpoint(tmp_path / "b" / "m1.pt")
     for net in ("G", "D"):
-        for key, value in wa[net].items():
-            assert torch.equal(value, wb[net][key]), f"{net}.{key} differs"
+        for key, value in wa["networks"][net].items():
+            assert torch.equal(value, wb["networks"][net][key]), f"{net}.{key} differs"
     # The labels record where they came from.
     attrs = read_labels(tmp_path / "a" / "l1.h5").attrs
     assert str(tmp_path / "a" / "f1.h5") in attrs["source_features"]
@@ -89,6 +89,6 @@ def test_another_seed_gives_other_labels(run_spec_file, tmp_path):
         str(s1),
     )
     relabelgan("init", "--spec", str(s1), "--out", str(tmp_path / "m1.pt"))
-    a = load_checkpoint(tmp_path / "s0" / "m.pt")["D"]
-    b = load_checkpoint(tmp_path / "m1.pt")["D"]
+    a = load_checkpoint(tmp_path / "s0" / "m.pt")["networks"]["D"]
+    b = load_checkpoint(tmp_path / "m1.pt")["networks"]["D"]
     assert any(not torch.equal(a[k], b[k]) for k in a)

@@ -10,12 +10,12 @@ from conftest import tiny_config
 from relabelgan.core.artifacts import read_labels
 from relabelgan.core.config import resolve_config, run_spec
 from relabelgan.data import load_dataset
-from relabelgan.initialise import init_model
+from relabelgan.initialise import init_round
 from relabelgan.methods import METHODS, get_method
 from relabelgan.relabel import relabel
 from relabelgan.training.checkpoint import load_checkpoint
 from relabelgan.training.loop import train_phase
-from relabelgan.training.round_outputs import RoundOutputs, write_round_outputs
+from relabelgan.training.round_outputs import RoundOutputs
 
 RUN_KEYS = {
     "splitting": {
@@ -58,8 +58,7 @@ def test_a_method_runs_round_0_a_phase_and_the_next_labels(name, tmp_path):
         for r in (0, 1)
     }
 
-    init_model(spec, p["model0"])
-    write_round_outputs(spec, 0, p["model0"], None, RoundOutputs(p["features0"], p["metrics0"]), data)
+    init_round(spec, p["model0"], RoundOutputs(p["features0"], p["metrics0"]))
     labels0 = relabel(spec, 0, p["labels0"], p["features0"])
     k0 = method.n_classes(spec, data.n_classes)
     assert labels0.k == k0 == load_checkpoint(p["model0"])["arch"]["n_classes"]
@@ -94,8 +93,7 @@ def test_pixelkmeans_clusters_the_data_itself(tmp_path):
     spec = _spec("pixelkmeans")
     data = load_dataset(spec["dataset_spec"], spec["dataset"])
     m0, f0, f1 = (str(tmp_path / n) for n in ("m0.pt", "f0.h5", "f1.h5"))
-    init_model(spec, m0)
-    write_round_outputs(spec, 0, m0, None, RoundOutputs(f0, str(tmp_path / "x0.csv")), data)
+    init_round(spec, m0, RoundOutputs(f0, str(tmp_path / "x0.csv")))
     feats, _, attrs = read_features(f0)
     assert attrs["layer"] == "data" and np.array_equal(feats, data.x.flatten(1).numpy())
     labels0 = relabel(spec, 0, str(tmp_path / "l0.h5"), f0)

@@ -10,10 +10,15 @@ import pytest
 import torch
 
 from relabelgan.core.artifacts import ArtifactError, LabelRound
-from relabelgan.evaluate import dominant_truth
 from relabelgan.metrics.clustering import best_permutation_accuracy, clustering_metrics, purity
 from relabelgan.metrics.diversity import intra_class_msssim, pairs_per_class, protocol_name, protocol_side
-from relabelgan.metrics.evaluator import class_histogram_metrics, evaluator_metrics, load_evaluator, train_evaluator
+from relabelgan.metrics.evaluator import (
+    class_histogram_metrics,
+    dominant_truth,
+    evaluator_metrics,
+    load_evaluator,
+    train_evaluator,
+)
 from relabelgan.metrics.frechet import feature_stats, frechet_between, frechet_distance
 from relabelgan.metrics.mixtures import mmd2_unbiased, spread_ratio, subsampled_mmd2
 from relabelgan.metrics.nearest import nearest_neighbour_metrics
@@ -379,8 +384,10 @@ def test_stacked_mnist_modes_are_counted_per_channel(tmp_path):
 def test_msssim_by_true_class_compares_every_method_with_the_real_digits(tmp_path):
     """Generated samples grouped by the digit the evaluator reads, against real digits by true class:
     the real digits score as themselves, one image per digit scores as a collapse."""
+    from types import SimpleNamespace
+
     from relabelgan.data import load_dataset
-    from relabelgan.evaluate import _msssim_by_true_class
+    from relabelgan.metrics.diversity import msssim_by_true_class, protocol_name
 
     spec_data = {"kind": "digits"}
     train_evaluator(
@@ -388,9 +395,15 @@ def test_msssim_by_true_class_compares_every_method_with_the_real_digits(tmp_pat
     )
     evaluator, data = load_evaluator(str(tmp_path / "ev.pt")), load_dataset(spec_data, "digits")
     spec = {"seed": 0, "msssim_pairs": 100, "msssim_pairs_total": 1000}
-    real = _msssim_by_true_class(spec, 3, data.x, evaluator.classify(data.x)[0], data, "m")
-    assert set(real) == {"m_gen_intra_clf", "m_real_intra_truth"}
-    assert real["m_gen_intra_clf"] == pytest.approx(real["m_real_intra_truth"], abs=0.05)
+
+    def by_true_class(x):  # the metric's view of a round whose samples are ``x``
+        ctx = SimpleNamespace(spec=spec, rnd=3, data=data, samples=(x, None), predicted=evaluator.classify(x)[0])
+        return msssim_by_true_class(ctx)
+
+    m = protocol_name(data.x.shape[-1])
+    real = by_true_class(data.x)
+    assert set(real) == {f"{m}_gen_intra_clf", f"{m}_real_intra_truth"}
+    assert real[f"{m}_gen_intra_clf"] == pytest.approx(real[f"{m}_real_intra_truth"], abs=0.05)
     one_per_digit = data.x[[int(np.flatnonzero(data.y.numpy() == d)[0]) for d in data.y.numpy()]]
-    collapsed = _msssim_by_true_class(spec, 3, one_per_digit, evaluator.classify(one_per_digit)[0], data, "m")
-    assert collapsed["m_gen_intra_clf"] > real["m_real_intra_truth"] + 0.2
+    collapsed = by_true_class(one_per_digit)
+    assert collapsed[f"{m}_gen_intra_clf"] > real[f"{m}_real_intra_truth"] + 0.2

@@ -12,7 +12,7 @@ from conftest import tiny_config, write_config
 
 from relabelgan.core.config import load_config, run_spec
 from relabelgan.core.progress import Progress
-from relabelgan.extract import extract_features
+from relabelgan.extract import extract_round
 from relabelgan.initialise import init_model
 from relabelgan.relabel import relabel
 from relabelgan.training.loop import train_phase
@@ -26,7 +26,7 @@ def test_phase_and_extraction_logs_have_status_lines(tmp_path, capfd):
     spec.update(progress_every=0, iters_per_phase=20, log_every=10)  # progress_every 0: a line after every step
     n = spec["dataset_spec"]["n"]
     init_model(spec, str(tmp_path / "m0.pt"))
-    extract_features(spec, 0, str(tmp_path / "m0.pt"), str(tmp_path / "f0.h5"))
+    extract_round(spec, 0, str(tmp_path / "m0.pt"), str(tmp_path / "f0.h5"))
     relabel(spec, 0, str(tmp_path / "l0.h5"), str(tmp_path / "f0.h5"))
     capfd.readouterr()
     train_phase(
@@ -43,7 +43,7 @@ def test_phase_and_extraction_logs_have_status_lines(tmp_path, capfd):
     assert lines[0].group(3) == "no losses logged yet"  # log_every 10: no losses before iteration 10
     assert re.fullmatch(r"d_loss \S+ g_loss \S+.*", lines[-1].group(3)), lines[-1].group(3)
 
-    extract_features(spec, 1, str(tmp_path / "m1.pt"), str(tmp_path / "f1.h5"))
+    extract_round(spec, 1, str(tmp_path / "m1.pt"), str(tmp_path / "f1.h5"))
     assert re.search(rf"^extract round 1: {n}/{n} \(100%\) [\d.]+ samples/s ETA 0:00:00$", capfd.readouterr().out, re.M)
 
 

@@ -15,6 +15,7 @@ from conftest import SLCGAN_RUN, relabelgan, tiny_config, write_config
 from relabelgan.core.artifacts import write_features
 from relabelgan.core.config import read_spec
 from relabelgan.data import load_dataset
+from relabelgan.methods import get_method
 from relabelgan.methods.slcgan.objective import (
     SlcGANLoss,
     augment,
@@ -61,13 +62,13 @@ def _spec(shape=(2,), k=4, **slc) -> dict:
 
 
 def _built(spec: dict, seed: int = 0):
-    """(G, D, loss with a fresh C) for a spec from :func:`_spec`."""
+    """(G, D, a fresh C in train mode, the loss) for a spec from :func:`_spec`."""
     torch.manual_seed(seed)
     arch = network_arch(spec, spec["_shape"], spec["_k"], "projection")
     G, D = build_networks(arch)
-    loss = SlcGANLoss(spec)
-    loss.load_extra(loss.init_extra(arch, seed + 1), "cpu", "test")
-    return G, D, loss
+    torch.manual_seed(seed + 1)
+    C = get_method("slcgan").build_extra_network("C", get_method("slcgan").extra_networks(spec, arch)["C"])
+    return G, D, C.train(), SlcGANLoss(spec)
 
 
 def test_hinge_terms_on_constructed_scores():
@@ -84,7 +85,7 @@ def test_hinge_terms_on_constructed_scores():
 
 
 def test_joint_score_is_the_projection_logit_and_unary_ignores_the_label():
-    G, D, _ = _built(_spec())
+    G, D, _, _ = _built(_spec())
     x, y = torch.randn(6, 2), torch.tensor([0, 1, 2, 3, 0, 1])
     u, s = unary_and_joint(D, x, F.one_hot(y, 4).float())
     assert torch.allclose(s, D(x, y).adv, atol=1e-5)
@@ -110,36 +111,36 @@ def test_mutual_information_loss_values():
 def test_g_loss_reports_mi_of_known_clusterer_outputs_and_c_gets_no_gradient():
     spec = _spec(k=4)
     spec["slcgan"]["adv_weight"] = 0.0  # G's loss is the MI term alone
-    G, D, loss = _built(spec)
+    G, D, C, loss = _built(spec)
     bias = torch.tensor([1.0, 0.0, -1.0, 2.0])
     with torch.no_grad():  # C outputs `bias` for every input
-        loss.C.head.weight.zero_()
-        loss.C.head.bias.copy_(bias)
+        C.head.weight.zero_()
+        C.head.bias.copy_(bias)
     # C's head is constant now; give its body a nonzero path so a leak would show up as a gradient.
     with torch.no_grad():
-        loss.C.head.weight.add_(1e-3)
+        C.head.weight.add_(1e-3)
     y = torch.tensor([0, 1, 2, 3, 3, 3])
-    g_loss, stats = loss.g_loss(G, D, torch.randn(6, 2), y)
+    g_loss, stats = loss.g_loss(G, D, C, torch.randn(6, 2), y)
     expected = F.cross_entropy(bias.expand(6, 4), y).item()
     assert float(stats["g_mi"]) == pytest.approx(expected, abs=1e-2)
     g_loss.backward()
-    assert all(p.grad is None for p in loss.C.parameters())
+    assert all(p.grad is None for p in C.parameters())
     assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in G.parameters())
-    assert all(p.requires_grad for p in loss.C.parameters())  # unfrozen again afterwards
+    assert all(p.requires_grad for p in C.parameters())  # unfrozen again afterwards
 
 
 def test_d_loss_does_not_touch_c_and_c_loss_does_not_touch_d():
-    G, D, loss = _built(_spec())
+    G, D, C, loss = _built(_spec())
     y = torch.randint(4, (8,))
-    d_loss, stats = loss.d_loss(G, D, torch.randn(8, 2), y, torch.randn(8, 2), y)
+    d_loss, stats = loss.d_loss(G, D, C, torch.randn(8, 2), torch.randn(8, 2), y)
     d_loss.backward()
-    assert all(p.grad is None for p in loss.C.parameters())
+    assert all(p.grad is None for p in C.parameters())
     assert set(stats) >= {"d_u_real", "d_s_real", "d_u_fake", "d_s_fake"}
     D.zero_grad(set_to_none=True)
-    c_loss, c_stats = loss.extra_loss(G, D, torch.randn(8, 2), torch.Generator().manual_seed(0))
+    c_loss, c_stats = loss.c_loss(D, C, torch.randn(8, 2), torch.Generator().manual_seed(0))
     c_loss.backward()
     assert all(p.grad is None for p in D.parameters())
-    assert all(p.grad is not None for p in loss.C.parameters())
+    assert all(p.grad is not None for p in C.parameters())
     parts = {"c_adv": loss.adv_weight, "c_aug": loss.aug_weight, "c_balance": loss.balance_weight}
     assert sum(float(c_stats[key]) * w for key, w in parts.items()) == pytest.approx(c_loss.item(), rel=1e-5)
 
@@ -178,14 +179,14 @@ def test_c_loss_at_a_constant_assignment_pushes_toward_balance_only_with_enough_
     so the two cancel at equal weights and only balance_weight > aug_weight lowers the favourite
     cluster's logit (the bias gradient's sign). adv_weight 0 isolates the two terms from D.
     """
-    G, D, loss = _built(_spec(k=4, adv_weight=0.0, aug_weight=1.0, balance_weight=balance_weight))
+    G, D, C, loss = _built(_spec(k=4, adv_weight=0.0, aug_weight=1.0, balance_weight=balance_weight))
     with torch.no_grad():  # C prefers cluster 0 for every input
-        loss.C.head.weight.zero_()
-        loss.C.head.bias.copy_(torch.tensor([3.0, 0.0, 0.0, 0.0]))
-    c_loss, stats = loss.extra_loss(G, D, torch.randn(32, 2), torch.Generator().manual_seed(0))
+        C.head.weight.zero_()
+        C.head.bias.copy_(torch.tensor([3.0, 0.0, 0.0, 0.0]))
+    c_loss, stats = loss.c_loss(D, C, torch.randn(32, 2), torch.Generator().manual_seed(0))
     assert float(stats["c_clusters_in_batch"]) == 1 and float(stats["c_balance"]) > 0.5
     c_loss.backward()
-    favourite = loss.C.head.bias.grad[0].item()  # gradient descent moves the logit by -grad
+    favourite = C.head.bias.grad[0].item()  # gradient descent moves the logit by -grad
     if direction == 0:
         assert favourite == pytest.approx(0.0, abs=1e-6)
     else:
@@ -193,16 +194,16 @@ def test_c_loss_at_a_constant_assignment_pushes_toward_balance_only_with_enough_
 
 
 def test_batchnorm_in_c_learns_from_reals_only_and_its_labels_do_not_depend_on_the_batch():
-    G, D, loss = _built(_spec(k=4, c_norm="batch"))
-    bn = loss.C.penultimate[1]
+    G, D, C, loss = _built(_spec(k=4, c_norm="batch"))
+    bn = C.penultimate[1]
     assert isinstance(bn, torch.nn.BatchNorm1d)
     before = bn.running_mean.clone()
-    loss.g_loss(G, D, torch.randn(8, 2), torch.randint(4, (8,)))  # C sees fakes in eval mode
-    assert torch.equal(bn.running_mean, before) and loss.C.training
-    loss.extra_loss(G, D, torch.randn(8, 2), torch.Generator().manual_seed(0))
+    loss.g_loss(G, D, C, torch.randn(8, 2), torch.randint(4, (8,)))  # C sees fakes in eval mode
+    assert torch.equal(bn.running_mean, before) and C.training
+    loss.c_loss(D, C, torch.randn(8, 2), torch.Generator().manual_seed(0))
     assert not torch.equal(bn.running_mean, before)
     x = torch.randn(20, 2)
-    assert np.array_equal(cluster_labels(loss.C, x, 20, "cpu"), cluster_labels(loss.C, x, 3, "cpu"))
+    assert np.array_equal(cluster_labels(C, x, 20, "cpu"), cluster_labels(C, x, 3, "cpu"))
 
 
 def test_augmentation_is_seeded_keeps_range_and_is_identity_at_zero_strength():
@@ -296,7 +297,7 @@ def test_exported_labels_and_features_are_those_of_c_in_the_checkpoint(tmp_path,
             assert f.attrs["layer"] == "clusterer_penultimate"
             np.testing.assert_allclose(f["features"][...], feats.numpy(), rtol=1e-5, atol=1e-6)
     state = load_checkpoint(r1 / "model.pt")
-    assert state["extra"]["opt_C"] is not None and torch.equal(state["method_state"]["class_sizes"], torch.ones(9))
+    assert state["optimizers"]["C"] is not None and torch.equal(state["method_state"]["class_sizes"], torch.ones(9))
     log = pd.read_csv(r1 / "train_log.csv")
     assert {"c_adv", "c_aug", "g_mi", "d_u_real"} <= set(log.columns)
     # Features made by D (no argmax C(x) column) are refused with the file named, nothing written.
@@ -313,7 +314,7 @@ def test_resume_restores_c_and_its_optimizer(tmp_path):
     """A phase continued from an in-phase snapshot ends with the same G, D and C as an uninterrupted one."""
     from relabelgan.core.artifacts import sha256
     from relabelgan.core.config import load_config, run_spec
-    from relabelgan.extract import extract_features
+    from relabelgan.extract import extract_round
     from relabelgan.initialise import init_model
     from relabelgan.relabel import relabel
     from relabelgan.training.checkpoint import save_checkpoint
@@ -324,7 +325,7 @@ def test_resume_restores_c_and_its_optimizer(tmp_path):
     r0 = tmp_path / "r0"
     model, feats, labels = str(r0 / "model.pt"), str(r0 / "features.h5"), str(r0 / "labels.h5")
     init_model(spec, model)
-    extract_features(spec, 0, model, feats)
+    extract_round(spec, 0, model, feats)
     relabel(spec, 0, labels, feats)
 
     def train(s: dict, out) -> dict:
@@ -337,12 +338,12 @@ def test_resume_restores_c_and_its_optimizer(tmp_path):
     snap.update({"phase_iter": 4, "log": [], "inputs": {"model_in": sha256(model), "labels": sha256(labels)}})
     save_checkpoint(tmp_path / "resumed" / "resume.pt", snap)
     resumed = train(spec, tmp_path / "resumed")
-    assert any(not torch.equal(a, b) for a, b in zip(snap["extra"]["C"].values(), full["extra"]["C"].values()))
-    for key, value in full["extra"]["C"].items():
-        assert torch.allclose(value, resumed["extra"]["C"][key], atol=1e-6), key
-    for key, value in full["G"].items():
-        assert torch.allclose(value.float(), resumed["G"][key].float(), atol=1e-6), key
-    assert full["extra"]["opt_C"]["state"][0]["step"] == resumed["extra"]["opt_C"]["state"][0]["step"] == 8
+    assert any(not torch.equal(a, b) for a, b in zip(snap["networks"]["C"].values(), full["networks"]["C"].values()))
+    for key, value in full["networks"]["C"].items():
+        assert torch.allclose(value, resumed["networks"]["C"][key], atol=1e-6), key
+    for key, value in full["networks"]["G"].items():
+        assert torch.allclose(value.float(), resumed["networks"]["G"][key].float(), atol=1e-6), key
+    assert full["optimizers"]["C"]["state"][0]["step"] == resumed["optimizers"]["C"]["state"][0]["step"] == 8
 
 
 @pytest.mark.e2e

@@ -53,10 +53,8 @@ def _perturbed_state(kind: str, shape: tuple[int, ...], k: int) -> dict:
     opt_G.step()
     return {
         "arch": arch,
-        "G": G.state_dict(),
-        "D": D.state_dict(),
-        "opt_G": opt_G.state_dict(),
-        "opt_D": opt_D.state_dict(),
+        "networks": {"G": G.state_dict(), "D": D.state_dict()},
+        "optimizers": {"G": opt_G.state_dict(), "D": opt_D.state_dict()},
         "iteration": 1,
         "method_state": {},
     }
@@ -104,17 +102,17 @@ def test_adam_moments_follow_the_grown_rows():
     G, D = load_networks(grown)
     opt_G = torch.optim.Adam(G.parameters(), lr=1e-3, betas=(0.0, 0.9))
     opt_D = torch.optim.Adam(D.parameters(), lr=1e-3, betas=(0.0, 0.9))
-    opt_G.load_state_dict(grown["opt_G"])  # shapes must fit the grown parameters
-    opt_D.load_state_dict(grown["opt_D"])
+    opt_G.load_state_dict(grown["optimizers"]["G"])  # shapes must fit the grown parameters
+    opt_D.load_state_dict(grown["optimizers"]["D"])
     names = [n for n, _ in D.named_parameters()]
-    old_cls = state["opt_D"]["state"][names.index("cls.weight")]["exp_avg_sq"]
-    new_cls = grown["opt_D"]["state"][names.index("cls.weight")]["exp_avg_sq"]
+    old_cls = state["optimizers"]["D"]["state"][names.index("cls.weight")]["exp_avg_sq"]
+    new_cls = grown["optimizers"]["D"]["state"][names.index("cls.weight")]["exp_avg_sq"]
     torch.testing.assert_close(new_cls, old_cls[[0, 0, 1]])
     # The new tree nodes (2 and 3, children of node 0) start with zero deltas and node 0's moments.
     g_names = [n for n, _ in G.named_parameters()]
     gain = next(n for n in g_names if n.endswith("node_gain"))
-    assert torch.all(grown["G"][gain][2:] == 0)
-    moments = grown["opt_G"]["state"][g_names.index(gain)]["exp_avg_sq"]
+    assert torch.all(grown["networks"]["G"][gain][2:] == 0)
+    moments = grown["optimizers"]["G"]["state"][g_names.index(gain)]["exp_avg_sq"]
     torch.testing.assert_close(moments[2:], moments[[0, 0]])
     # One more training step runs on the grown model.
     loss = WGANGPLoss()

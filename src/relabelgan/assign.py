@@ -28,9 +28,9 @@ from .core.artifacts import ArtifactError, atomic_path, read_labels
 from .core.kmeans import assign as nearest_centroid
 from .data import load_run_dataset
 from .data.base import images_to_tensor
-from .extract import feature_blocks
 from .methods import get_method
-from .training.checkpoint import load_checkpoint, load_networks
+from .training.checkpoint import load_all_networks, load_checkpoint, load_networks
+from .training.features import feature_blocks
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp"}
 
@@ -150,7 +150,7 @@ def _nearest_centroid(
     if rnd.centroids.shape[1] == 0:
         raise ArtifactError(f"{labels_path}: has no centroids (labels not made by clustering); give a clustered round")
     method = get_method(state["provenance"]["spec"]["method"])
-    net = method.feature_network(state, torch.device("cpu"), model)[0]  # the features its clusters were made in
+    net = method.feature_network(load_all_networks(state, method))[0]  # the features its clusters were made in
     feats = np.concatenate(list(feature_blocks(net, x, batch, torch.device("cpu"))))
     if feats.shape[1] != rnd.centroids.shape[1]:
         raise ArtifactError(

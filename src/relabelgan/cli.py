@@ -132,13 +132,9 @@ def _round_outputs(a: argparse.Namespace):
     example="relabelgan init --spec results/grid-selfcond/seed0/run.yaml --out /tmp/round_00/model.pt",
 )
 def cmd_init(a: argparse.Namespace) -> None:
-    from .initialise import init_model
-    from .training.round_outputs import write_round_outputs
+    from .initialise import init_round
 
-    spec, outputs = _spec(a.spec), _round_outputs(a)
-    init_model(spec, a.out)
-    if outputs:
-        write_round_outputs(spec, 0, a.out, None, outputs)
+    init_round(_spec(a.spec), a.out, _round_outputs(a))
 
 
 @command(
@@ -171,9 +167,9 @@ def cmd_train(a: argparse.Namespace) -> None:
     example="relabelgan extract --spec RUN/run.yaml --round 2 --model RUN/round_02/model.pt --out /tmp/features.h5",
 )
 def cmd_extract(a: argparse.Namespace) -> None:
-    from .extract import extract_features
+    from .extract import extract_round
 
-    extract_features(_spec(a.spec), a.round, a.model, a.out)
+    extract_round(_spec(a.spec), a.round, a.model, a.out)
 
 
 @command(

@@ -19,11 +19,13 @@ import numpy as np
 
 from ..core.artifacts import ArtifactError, LabelRound, read_feature_column
 from ..core.errors import ConfigError
+from ..training.plan import Sampling, UpdateSpec, gan_updates
 
 if TYPE_CHECKING:
     import torch
+    from torch import nn
 
-    from ..training.losses import GANLoss
+    from ..training.losses import Objective
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,7 @@ class Method:
 
     name: ClassVar[str]
     conditioning: ClassVar[str]  # how D sees the class (networks.conditional.CONDITIONINGS)
-    loss: ClassVar[str] = "nonsaturating"  # a key of losses.LOSSES
+    loss: ClassVar[str] = "nonsaturating"  # a key of training.losses.LOSSES, unless make_loss builds the method's own
     relabels: ClassVar[bool] = False  # a labels.h5 per round; otherwise round 0's hold throughout
     ac_samples: ClassVar[str] = "real"  # what an 'ac' D's classifier learns on when ac_d_samples is 'auto'
     fakes: ClassVar[str] = "independent"  # how a batch's fakes get their classes when fake_batch is 'auto'
@@ -76,7 +78,7 @@ class Method:
         """How a batch's fakes get their classes: the run's ``fake_batch``, 'auto' = this method's own."""
         return self.fakes if spec["fake_batch"] == "auto" else spec["fake_batch"]
 
-    def make_loss(self, spec: dict) -> GANLoss:
+    def make_loss(self, spec: dict) -> Objective:
         from ..training.losses import make_loss
 
         return make_loss(self.loss, spec, classifies_fakes=self.ac_d_samples(spec) == "real_and_fake")
@@ -114,20 +116,27 @@ class Method:
             )
         return state
 
-    def fake_classes(self, spec: dict) -> str:
-        """What G is conditioned on in training: 'labels' (classes in proportion to their sizes) or 'uniform'."""
-        return "labels"
+    def sampling(self, spec: dict) -> Sampling:
+        """How the phase's batches get their classes (training/plan.py): fakes in proportion to the
+        class sizes, reals with their own labels; paired or not as :meth:`fake_batch` says."""
+        return Sampling(paired=self.fake_batch(spec) == "paired")
 
-    def draws_batch_labels(self, spec: dict) -> bool:
-        """Whether every batch's real samples get fresh uniform classes instead of their labels."""
-        return False
+    def updates(self, spec: dict) -> list[UpdateSpec]:
+        """The phase's update list: D ``d_steps`` times, then G (methods with networks of their own add theirs)."""
+        return gan_updates(spec["d_steps"])
+
+    def extra_networks(self, spec: dict, arch: dict) -> dict[str, dict]:
+        """Architecture records of the networks this method trains beside G and D, by name (none here)."""
+        return {}
+
+    def build_extra_network(self, name: str, record: dict):
+        """The (untrained) network ``name`` of :meth:`extra_networks` from its record."""
+        raise ArtifactError(f"method {self.name!r} has no network {name!r}")
 
     # ------------------------------------------------------------------ features
-    def feature_network(self, state: dict[str, Any], device: torch.device, model: str):
+    def feature_network(self, networks: dict[str, nn.Module]) -> tuple[nn.Module, str]:
         """(network, layer name) whose ``features(x)`` a round's features.h5 stores: D's last hidden layer."""
-        from ..training.checkpoint import load_networks
-
-        return load_networks(state, device)[1], "last_hidden"
+        return networks["D"], "last_hidden"
 
     def feature_columns(self, net, x: torch.Tensor, spec: dict, device: torch.device) -> tuple[dict, dict]:
         """(per-sample columns, attributes) the method adds to features.h5 beside the ground truth."""

@@ -8,18 +8,18 @@ not change between rounds, so later rounds only refit k-means on the same points
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .selfcond import SelfConditioned
 
 if TYPE_CHECKING:
-    import torch
+    from torch import nn
 
 
 class PixelKMeans(SelfConditioned):
     name = "pixelkmeans"
 
-    def feature_network(self, state: dict[str, Any], device: torch.device, model: str):
+    def feature_network(self, networks: dict[str, nn.Module]) -> tuple[nn.Module, str]:
         from ..networks.raw import RawFeatures
 
-        return RawFeatures().to(device), "data"
+        return RawFeatures(), "data"

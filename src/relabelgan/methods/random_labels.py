@@ -11,6 +11,7 @@ import numpy as np
 
 from ..core.artifacts import LabelRound
 from ..core.seeding import derive_seed
+from ..training.plan import Sampling
 from .base import Method, RoundFeatures, check_cluster_count, fixed_round
 
 
@@ -30,8 +31,11 @@ class RandomLabels(Method):
         labels = np.random.default_rng(derive_seed(spec["seed"], "relabel", 0)).integers(0, k, size=n)
         return fixed_round(labels, k)
 
-    def draws_batch_labels(self, spec: dict) -> bool:
-        return spec["random_labels"] == "per_batch"
-
-    def fake_classes(self, spec: dict) -> str:
-        return "uniform" if self.draws_batch_labels(spec) else "labels"
+    def sampling(self, spec: dict) -> Sampling:
+        # per_batch: every real batch gets fresh uniform classes, and so do the fakes (the reference's baseline)
+        per_batch = spec["random_labels"] == "per_batch"
+        return Sampling(
+            fake_classes="uniform" if per_batch else "labels",
+            real_labels="random" if per_batch else "labels",
+            paired=self.fake_batch(spec) == "paired",
+        )

@@ -11,10 +11,17 @@ Numbers from this protocol are not comparable with the 11-px, native-resolution 
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+from ..core.seeding import derive_seed
+from .registry import register_metric
+
+if TYPE_CHECKING:
+    from .context import RoundContext
 
 WINDOW = 3
 MIN_SIDE = (WINDOW - 1) * 16 + 1
@@ -67,3 +74,45 @@ def intra_class_msssim(images: torch.Tensor, classes: np.ndarray, pairs: int, se
         with torch.no_grad():
             per_class.append(float(pairwise_msssim(images[first], images[second]).mean()))
     return float(np.mean(per_class)) if per_class else float("nan")
+
+
+def _pairs(spec: dict) -> tuple[int, int]:
+    return int(spec["msssim_pairs"]), int(spec["msssim_pairs_total"])
+
+
+@register_metric(
+    "msssim",
+    ("msssim{side}_gen_intra", "msssim{side}_real_intra"),
+    applies=lambda ctx: ctx.data.is_image,
+)
+def msssim_round_metrics(ctx: RoundContext) -> dict[str, float]:
+    """Intra-class MS-SSIM of the generated samples by the class G was given and, given the labels G
+    trained on, of those classes' real members (the diversity G was asked to reproduce)."""
+    pairs, total = _pairs(ctx.spec)
+    stem = protocol_name(ctx.data.x.shape[-1])
+    seed = derive_seed(ctx.spec["seed"], "msssim", ctx.rnd)
+    x, y_gen = ctx.samples
+    values = {f"{stem}_gen_intra": intra_class_msssim(x, y_gen.numpy(), pairs, seed, total)}
+    if ctx.labels is not None:
+        real = ctx.data.x[ctx.labels.sample_index]
+        values[f"{stem}_real_intra"] = intra_class_msssim(real, ctx.labels.labels, pairs, seed, total)
+    return values
+
+
+@register_metric(
+    "msssim_by_true_class",
+    ("msssim{side}_gen_intra_clf", "msssim{side}_real_intra_truth"),
+    applies=lambda ctx: ctx.data.is_image and ctx.data.y is not None and ctx.predicted is not None,
+    final_only=True,
+)
+def msssim_by_true_class(ctx: RoundContext) -> dict[str, float]:
+    """Within-class diversity on one footing for every method, conditional or not: generated samples
+    grouped by the class the evaluator reads in them (``_gen_intra_clf``), real samples by their true
+    class (``_real_intra_truth``); docs/metrics.md."""
+    pairs, total = _pairs(ctx.spec)
+    stem = protocol_name(ctx.data.x.shape[-1])
+    seed = derive_seed(ctx.spec["seed"], "msssim-truth", ctx.rnd)
+    return {
+        f"{stem}_gen_intra_clf": intra_class_msssim(ctx.samples[0], ctx.predicted, pairs, seed, total),
+        f"{stem}_real_intra_truth": intra_class_msssim(ctx.data.x, ctx.data.y.numpy(), pairs, seed, total),
+    }

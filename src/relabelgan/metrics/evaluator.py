@@ -13,18 +13,23 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from torch import nn
 
-from ..core.artifacts import ArtifactError, atomic_path
+from ..core.artifacts import ArtifactError, LabelRound, atomic_path
 from ..core.errors import ConfigError
 from ..data import load_dataset
 from ..data.base import Dataset
 from ..data.registry import dataset_kind
 from ..training.device import derive_seed
 from .frechet import feature_stats, frechet_distance
+from .registry import register_metric
+
+if TYPE_CHECKING:
+    from .context import RoundContext
 
 EVALUATOR_FORMAT = "relabelgan-evaluator/1"
 FEATURE_DIM = 128
@@ -244,3 +249,29 @@ def evaluator_metrics(
     if classes is not None and dominant is not None:
         out["clf_class_agreement"] = class_agreement(pred, classes, dominant)
     return out
+
+
+def dominant_truth(labels: LabelRound, truth: np.ndarray) -> np.ndarray:
+    """Per class of ``labels``, the true class most of its members have (-1 for an empty class): what a
+    sample generated for that class should look like, for ``clf_class_agreement``."""
+    member_truth = truth[labels.sample_index]
+    dominant = np.full(labels.k, -1, dtype=np.int64)
+    for c in np.unique(labels.labels):
+        dominant[c] = np.bincount(member_truth[labels.labels == c]).argmax()
+    return dominant
+
+
+@register_metric(
+    "evaluator",
+    ("clf_modes_{n}", "clf_reverse_kl_{n}", "clf_frechet_{n}", "clf_class_agreement_{n}"),
+    applies=lambda ctx: ctx.evaluator is not None,
+)
+def evaluator_round_metrics(ctx: RoundContext) -> dict[str, float]:
+    """The evaluator classifier's ``clf_*`` metrics of the round's samples; ``clf_class_agreement`` where
+    G's classes are the labels' (not so for a split round's new classes)."""
+    labels, data, state = ctx.labels, ctx.data, ctx.state
+    truth = labels is not None and data.y is not None and labels.k == int(state["arch"]["n_classes"])
+    dominant = dominant_truth(labels, data.y.numpy()) if truth else None
+    x, y_gen = ctx.samples
+    values = evaluator_metrics(ctx.evaluator, x, y_gen.numpy(), dominant, ctx.classified)
+    return {f"{k}_{ctx.tag}": v for k, v in values.items()}

@@ -8,13 +8,22 @@ from the training set as real samples are from each other, near 0 when the gener
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import torch
-from sklearn.neighbors import NearestNeighbors
+
+from ..core.seeding import derive_seed
+from .registry import protocol, register_metric
+
+if TYPE_CHECKING:
+    from .context import RoundContext
 
 
 def nearest_training(generated: torch.Tensor, train: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
     """(distance, index) of each generated sample's nearest training sample."""
+    from sklearn.neighbors import NearestNeighbors  # lazily: registering the metric needs no scikit-learn
+
     nn = NearestNeighbors(n_neighbors=1).fit(train.reshape(len(train), -1).numpy())
     dist, idx = nn.kneighbors(generated.reshape(len(generated), -1).numpy())
     return dist[:, 0], idx[:, 0]
@@ -22,6 +31,8 @@ def nearest_training(generated: torch.Tensor, train: torch.Tensor) -> tuple[np.n
 
 def nearest_neighbour_metrics(generated: torch.Tensor, train: torch.Tensor, seed: int) -> dict[str, float]:
     """``nn_gen_median``, ``nn_train_median`` and their ratio ``nn_ratio`` (see the module docstring)."""
+    from sklearn.neighbors import NearestNeighbors
+
     flat = train.reshape(len(train), -1).numpy()
     gen_dist, _ = nearest_training(generated, train)
     rng = np.random.default_rng(seed)
@@ -34,3 +45,17 @@ def nearest_neighbour_metrics(generated: torch.Tensor, train: torch.Tensor, seed
         "nn_train_median": train_median,
         "nn_ratio": gen_median / train_median if train_median > 0 else float("nan"),
     }
+
+
+@register_metric(
+    "nearest",
+    ("nn_gen_median_{n}", "nn_train_median_{n}", "nn_ratio_{n}"),
+    applies=lambda ctx: ctx.data.is_image,
+    final_only=True,
+)
+def nearest_round_metrics(ctx: RoundContext) -> dict[str, float]:
+    """The final model's copy check: ``nn_*_{n}`` of the first ``nn_samples`` evaluation samples."""
+    x = ctx.samples[0]
+    n = min(int(ctx.spec["nn_samples"]), len(x))
+    seed = derive_seed(ctx.spec["seed"], "nn-probe", ctx.rnd)
+    return {f"{k}_{protocol(n)}": v for k, v in nearest_neighbour_metrics(x[:n], ctx.data.x, seed).items()}

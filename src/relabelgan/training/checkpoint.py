@@ -1,19 +1,27 @@
-"""model.pt: networks, optimizers, counters, RNG state and provenance in plain tensors and dicts.
+"""model.pt: networks and optimisers by name, counters, RNG state and provenance in plain tensors and dicts.
 
-Checkpoints hold no pickled objects, so they load with ``torch.load(weights_only=True)``.
+Checkpoints hold no pickled objects, so they load with ``torch.load(weights_only=True)``. Layout
+(docs/artifacts.md): ``arch`` (G's and D's architecture record), ``networks`` and ``optimizers``
+(state dicts by network name: G, D and a method's own, e.g. slcgan's C), ``extra_arch`` (the records of
+a method's own networks), ``iteration``, ``round``, ``rng``, ``method_state``, ``provenance``.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from ..core.artifacts import ArtifactError, atomic_path
 
-MODEL_FORMAT = "relabelgan-model/1"
+if TYPE_CHECKING:
+    from torch import nn
+
+    from ..methods import Method
+
+MODEL_FORMAT = "relabelgan-model/2"
 
 
 def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> None:
@@ -36,7 +44,11 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
             "model. Delete it and rerun the rule that makes it."
         ) from e
     if not isinstance(state, dict) or state.get("format") != MODEL_FORMAT:
-        raise ArtifactError(f"{path}: not a {MODEL_FORMAT} checkpoint")
+        found = state.get("format") if isinstance(state, dict) else None
+        raise ArtifactError(
+            f"{path}: not a {MODEL_FORMAT} checkpoint (format {found!r}); "
+            "remake it with this version (snakemake --forcerun on the run's round_00/model.pt)"
+        )
     return state
 
 
@@ -45,6 +57,19 @@ def load_networks(state: dict[str, Any], device: torch.device | str = "cpu"):
     from ..networks import build_networks
 
     G, D = build_networks(state["arch"])
-    G.load_state_dict(state["G"])
-    D.load_state_dict(state["D"])
+    G.load_state_dict(state["networks"]["G"])
+    D.load_state_dict(state["networks"]["D"])
     return G.to(device), D.to(device)
+
+
+def load_all_networks(
+    state: dict[str, Any], method: Method, device: torch.device | str = "cpu"
+) -> dict[str, nn.Module]:
+    """Every network of a checkpoint by name: G, D and the method's own (built by the method)."""
+    G, D = load_networks(state, device)
+    networks: dict[str, nn.Module] = {"G": G, "D": D}
+    for name, record in state.get("extra_arch", {}).items():
+        net = method.build_extra_network(name, record)
+        net.load_state_dict(state["networks"][name])
+        networks[name] = net.to(device)
+    return networks

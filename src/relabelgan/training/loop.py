@@ -1,17 +1,15 @@
-"""`relabelgan train`: one training phase, from model r-1 and labels r-1 to model r.
+"""The training loop of one phase, from model r-1 and labels r-1 to model r.
 
-The loop is method-agnostic: it samples real (x, label) pairs uniformly (so classes are
-drawn in proportion to their size), samples fake classes from the same label
-distribution, and calls the run's loss object. A phase keeps an in-phase snapshot
-(``resume.pt`` beside its outputs, not itself an output) so a killed or pre-empted job
-continues where it stopped; SIGTERM writes the snapshot and exits with status 143.
+The loop is method-agnostic: the method hands it a list of updates (training/plan.py: D x d_steps,
+G, and e.g. slcgan's C), a sampling plan for how real and fake classes are drawn, and an objective
+whose ``loss(update, networks, batch)`` it calls; it never asks which method it trains. A phase keeps
+an in-phase snapshot (``resume.pt`` beside its outputs, not itself an output) so a killed or
+pre-empted job continues where it stopped; SIGTERM writes the snapshot and exits with status 143.
 """
 
 from __future__ import annotations
 
 import csv
-import os
-import signal
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,90 +17,27 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 
 from .. import __version__
 from ..core.artifacts import LabelRound, atomic_path, read_labels, sha256
 from ..core.progress import Progress
+from ..core.seeding import derive_seed
 from ..data import load_run_dataset
 from ..data.base import Dataset
 from ..methods import get_method
-from ..networks import Discriminator, Generator, frozen, real_data_statistics
+from ..networks import real_data_statistics
 from .accel import AccelPlan, BatchSource, accel_plan, autocast, prepare_modules
-from .checkpoint import load_checkpoint, load_networks, save_checkpoint
-from .device import derive_seed, pick_device
-from .losses import OwnsNetworks
+from .checkpoint import load_all_networks, load_checkpoint, save_checkpoint
+from .device import pick_device
+from .losses import Objective
+from .preemption import SIGTERM_EXIT, Launcher, Preempted
 from .round_outputs import RoundOutputs, write_round_outputs
 from .samples import save_sample_figure
+from .sampling import BatchPlan
+from .updates import Update, build_updates, set_learning_rates
 
-SIGTERM_EXIT = 143
 RESUME_NAME = "resume.pt"
-
-
-class _Preempted:
-    """Turns SIGTERM (a batch system's pre-emption) and SIGINT (Ctrl-C) into a flag the loop checks
-    between iterations, so either ends the phase with a snapshot."""
-
-    SIGNALS = (signal.SIGTERM, signal.SIGINT)
-
-    def __init__(self) -> None:
-        self.requested: str | None = None
-        self._previous: dict = {}
-
-    def __enter__(self) -> "_Preempted":
-        self._previous = {s: signal.signal(s, self._handle) for s in self.SIGNALS}
-        return self
-
-    def _handle(self, signum, frame) -> None:
-        self.requested = signal.Signals(signum).name
-
-    def __exit__(self, *exc) -> None:
-        for s, previous in self._previous.items():
-            signal.signal(s, previous)
-
-
-SHELLS = {"sh", "bash", "dash", "zsh"}
-
-
-def _proc_field(pid: int, name: str) -> str | None:
-    """``comm`` or the parent pid of a process, from /proc (None where there is no /proc or no such process)."""
-    try:
-        if name == "comm":
-            return Path(f"/proc/{pid}/comm").read_text().strip()
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1]  # field 4: ppid
-    except (OSError, IndexError):
-        return None
-
-
-class _Launcher:
-    """The process that started this phase (Snakemake, or whoever ran the command), past the job's shell.
-
-    Killing Snakemake with SIGKILL leaves its jobs running; a phase that notices its launcher is gone
-    stops as on SIGTERM (snapshot, exit 143) instead of training on as an orphan that a rerun would
-    duplicate. Checked every ``every_s`` seconds; without /proc, only a change of parent is noticed.
-    """
-
-    def __init__(self, every_s: float = 2.0) -> None:
-        self.every_s, self.last = every_s, time.monotonic()
-        self.parent = os.getppid()
-        self.launcher = self.parent
-        if _proc_field(self.parent, "comm") in SHELLS:  # `bash -c 'set -euo pipefail; relabelgan ...'`
-            grandparent = _proc_field(self.parent, "ppid")
-            self.launcher = int(grandparent) if grandparent and int(grandparent) > 1 else self.parent
-
-    def gone(self) -> bool:
-        now = time.monotonic()
-        if now - self.last < self.every_s:
-            return False
-        self.last = now
-        if os.getppid() != self.parent:
-            return True
-        try:
-            os.kill(self.launcher, 0)
-        except ProcessLookupError:
-            return True
-        except PermissionError:  # alive, owned by another user
-            return False
-        return False
 
 
 def _rng_state(gen: torch.Generator) -> dict[str, torch.Tensor]:
@@ -126,102 +61,54 @@ def _lr_factor(spec: dict, global_iter: int) -> float:
     return 1.0
 
 
-def _set_lr(optimizers: tuple[tuple[torch.optim.Optimizer, float], ...], factor: float) -> None:
-    """Each optimizer's learning rate = its base rate x ``factor`` (linear decay: see _lr_factor)."""
-    for opt, base in optimizers:
-        for group in opt.param_groups:
-            group["lr"] = base * factor
+@dataclass
+class Resume:
+    """Where a phase resumes from: the checksums of model r-1 and labels r-1 (a snapshot resumes only
+    with these), the snapshot's path, the iterations done and the log rows so far."""
+
+    inputs: dict[str, str]
+    path: Path
+    done: int = 0
+    log_rows: list[dict] = field(default_factory=list)
 
 
 @dataclass
 class Phase:
-    """Everything one running phase holds: networks, optimisers, the data and labels it draws from,
-    its random stream and where it resumes from. Built by :func:`setup_phase`."""
+    """Everything one running phase holds. Built by :func:`setup_phase`."""
 
     spec: dict
     rnd: int
     device: torch.device
-    plan: AccelPlan
+    accel: AccelPlan
     data: Dataset
     labels: LabelRound
     state: dict  # the checkpoint the phase started from (or its resume snapshot): arch, method_state
     first_iter: int  # generator steps before this phase, over all phases
-    G: Generator
-    D: Discriminator
-    opt_G: torch.optim.Optimizer
-    opt_D: torch.optim.Optimizer
-    loss: Any
-    owned: OwnsNetworks | None  # the objective, when it trains networks of its own (slcgan's C)
-    gen: torch.Generator
-    x_all: BatchSource
-    y_all: torch.Tensor
-    idx_all: torch.Tensor
-    uniform_fakes: bool
-    labels_per_batch: bool  # classes drawn afresh for every batch (random labels, the reference's baseline)
-    paired_fakes: bool  # a D step's fakes take the real batch's classes; G's step reuses them (fake_batch)
-    inputs: dict[str, str]  # checksums of model r-1 and labels r-1: a snapshot resumes only with these
-    resume_path: Path
-    done: int = 0
-    log_rows: list[dict] = field(default_factory=list)
-
-    @property
-    def fake_weights(self) -> torch.Tensor:
-        """What G is conditioned on during training, kept as the checkpoint's sampling weights."""
-        return torch.ones(self.labels.k) if self.uniform_fakes else torch.as_tensor(self.labels.sizes)
-
-    def draw_indices(self) -> tuple[torch.Tensor, torch.Tensor]:
-        i = torch.randint(len(self.y_all), (self.spec["batch_size"],), device=self.device, generator=self.gen)
-        return i, self.y_all[i]
-
-    def draw(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """A batch of real samples and their labels, drawn uniformly (classes in proportion to size)."""
-        i, y = self.draw_indices()
-        if self.labels_per_batch:
-            y = torch.randint(self.labels.k, (len(i),), device=self.device, generator=self.gen)
-        return self.x_all(self.idx_all[i]), y
-
-    def draw_fake_classes(self) -> torch.Tensor:
-        if self.uniform_fakes:
-            return torch.randint(self.labels.k, (self.spec["batch_size"],), device=self.device, generator=self.gen)
-        return self.draw_indices()[1]  # same random stream as a full draw, without gathering images
-
-    def draw_z(self) -> torch.Tensor:
-        return torch.randn(self.spec["batch_size"], self.spec["z_dim"], device=self.device, generator=self.gen)
-
-    def d_fakes(self, y_real: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """z and classes of a D step's fakes: drawn afresh, or (``fake_batch: paired``) the real batch's
-        classes, as the self-conditioned GAN's Trainer does, so each class head sees as many fakes as reals."""
-        z = self.draw_z()
-        return z, (y_real if self.paired_fakes else self.draw_fake_classes())
-
-    def g_fakes(self, last_d: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-        """z and classes of the G step: drawn afresh, or (``paired``) the last D step's, as that Trainer does."""
-        return last_d if self.paired_fakes else (self.draw_z(), self.draw_fake_classes())
-
-    def optimizers(self) -> tuple[tuple[torch.optim.Optimizer, float], ...]:
-        """Every optimizer with its base learning rate (G, D, then the objective's own)."""
-        extra = self.owned.extra_optimizers() if self.owned else []
-        return ((self.opt_G, self.spec["lr_g"]), (self.opt_D, self.spec["lr_d"]), *extra)
+    networks: dict[str, nn.Module]  # by name: G, D and the method's own
+    updates: list[Update]
+    objective: Objective
+    batches: BatchPlan
+    resume: Resume
 
     def snapshot(self, phase_iter: int) -> dict[str, Any]:
         """The checkpoint of the phase after ``phase_iter`` of its iterations."""
-        return {
+        snap = {
             "arch": self.state["arch"],
-            "G": self.G.state_dict(),
-            "D": self.D.state_dict(),
-            "opt_G": self.opt_G.state_dict(),
-            "opt_D": self.opt_D.state_dict(),
+            "networks": {name: net.state_dict() for name, net in self.networks.items()},
+            "optimizers": {u.name: u.optimizer.state_dict() for u in self.updates},
             "iteration": self.first_iter + phase_iter,
             "round": self.rnd,
-            "rng": _rng_state(self.gen),
-            "method_state": {**self.state.get("method_state", {}), "class_sizes": self.fake_weights},
-            **({"extra": self.owned.extra_state()} if self.owned else {}),
+            "rng": _rng_state(self.batches.gen),
+            "method_state": {**self.state.get("method_state", {}), "class_sizes": self.batches.fake_weights},
         }
+        if "extra_arch" in self.state:
+            snap["extra_arch"] = self.state["extra_arch"]
+        return snap
 
     def save_resume(self, phase_iter: int) -> None:
+        r = self.resume
         save_checkpoint(
-            self.resume_path,
-            {**self.snapshot(phase_iter), "phase_iter": phase_iter, "inputs": self.inputs, "log": self.log_rows},
+            r.path, {**self.snapshot(phase_iter), "phase_iter": phase_iter, "inputs": r.inputs, "log": r.log_rows}
         )
 
 
@@ -236,16 +123,6 @@ def _resume_point(resume_path: Path, inputs: dict, rnd: int, start: dict) -> tup
     return start, 0, []
 
 
-def _optimizers(spec: dict, state: dict, G: Generator, D: Discriminator) -> tuple[torch.optim.Adam, torch.optim.Adam]:
-    """Adam for G and D, with the checkpoint's moments when it has them."""
-    opt_G = torch.optim.Adam(G.parameters(), lr=spec["lr_g"], betas=tuple(spec["betas"]))
-    opt_D = torch.optim.Adam(D.parameters(), lr=spec["lr_d"], betas=tuple(spec["betas"]))
-    if state.get("opt_G") is not None:
-        opt_G.load_state_dict(state["opt_G"])
-        opt_D.load_state_dict(state["opt_D"])
-    return opt_G, opt_D
-
-
 def _phase_generator(spec: dict, rnd: int, device: torch.device, snapshot: dict | None) -> torch.Generator:
     """The phase's seeded sampling generator (and torch's global seed); a resume snapshot's state when resuming."""
     gen = torch.Generator(device=device)
@@ -254,6 +131,20 @@ def _phase_generator(spec: dict, rnd: int, device: torch.device, snapshot: dict 
     if snapshot is not None and "rng" in snapshot:
         _set_rng_state(gen, snapshot["rng"])
     return gen
+
+
+def _batch_plan(spec: dict, method, labels: LabelRound, data: Dataset, accel: AccelPlan, gen, device) -> BatchPlan:
+    return BatchPlan(
+        method.sampling(spec),
+        BatchSource(data.x, accel),  # on the device when it fits (always on CPU), else pinned host memory
+        torch.from_numpy(labels.labels).to(device),
+        torch.from_numpy(labels.sample_index).to(device),
+        labels.k,
+        torch.as_tensor(labels.sizes),
+        spec["batch_size"],
+        spec["z_dim"],
+        gen,
+    )
 
 
 def setup_phase(spec: dict, rnd: int, model_in: str, labels_path: str, model_out: str) -> Phase:
@@ -270,118 +161,83 @@ def setup_phase(spec: dict, rnd: int, model_in: str, labels_path: str, model_out
     inputs = {"model_in": sha256(model_in), "labels": sha256(labels_path)}
     state, done, log_rows = _resume_point(resume_path, inputs, rnd, start)
 
-    G, D = load_networks(state, device)
-    plan = accel_plan(device, tuple(data.x.shape[1:]), len(data), precision=spec["precision"])
-    prepare_modules(plan, G, D)
-    opt_G, opt_D = _optimizers(spec, state, G, D)
+    networks = load_all_networks(state, method, device)
+    accel = accel_plan(device, tuple(data.x.shape[1:]), len(data), precision=spec["precision"])
+    prepare_modules(accel, networks["G"], networks["D"])
+    updates = build_updates(method.updates(spec), networks, spec, state.get("optimizers", {}))
     gen = _phase_generator(spec, rnd, device, state if done > 0 else None)
-
-    loss = method.make_loss(spec)
-    # An objective may own networks beside G and D (slcgan's C); they live in the checkpoint's 'extra'.
-    owned = loss if isinstance(loss, OwnsNetworks) else None
-    if owned:
-        owned.load_extra(state.get("extra"), device, str(resume_path if done else model_in))
     return Phase(
         spec=spec,
         rnd=rnd,
         device=device,
-        plan=plan,
+        accel=accel,
         data=data,
         labels=labels,
         state=state,
         first_iter=int(start["iteration"]),
-        G=G,
-        D=D,
-        opt_G=opt_G,
-        opt_D=opt_D,
-        loss=loss,
-        owned=owned,
-        gen=gen,
-        # on the device when it fits (always on CPU), else pinned host memory
-        x_all=BatchSource(data.x, plan),
-        y_all=torch.from_numpy(labels.labels).to(device),
-        idx_all=torch.from_numpy(labels.sample_index).to(device),
-        uniform_fakes=method.fake_classes(spec) == "uniform",
-        labels_per_batch=method.draws_batch_labels(spec),
-        paired_fakes=method.fake_batch(spec) == "paired",
-        inputs=inputs,
-        resume_path=resume_path,
-        done=done,
-        log_rows=log_rows,
+        networks=networks,
+        updates=updates,
+        objective=method.make_loss(spec),
+        batches=_batch_plan(spec, method, labels, data, accel, gen, device),
+        resume=Resume(inputs, resume_path, done, log_rows),
     )
 
 
-def train_step(p: Phase, it: int) -> tuple[torch.Tensor, torch.Tensor, dict]:
-    """One generator step after ``spec['d_steps']`` discriminator steps (and the objective's own step)."""
-    _set_lr(p.optimizers(), _lr_factor(p.spec, p.first_iter + it))
-    for _ in range(p.spec["d_steps"]):
-        real, y_real = p.draw()
-        z, y_fake = p.d_fakes(y_real)
-        with autocast(p.plan):
-            d_loss, d_stats = p.loss.d_loss(p.G, p.D, real, y_real, z, y_fake)
-        p.opt_D.zero_grad(set_to_none=True)
-        d_loss.backward()
-        p.opt_D.step()
-    z, y_fake = p.g_fakes((z, y_fake))
-    # G's step back-propagates through D but needs none of D's weight gradients (D's next step
-    # zeroes them): with D frozen the backward pass does less work and the updates are unchanged.
-    with frozen(p.D), autocast(p.plan):
-        g_loss, g_stats = p.loss.g_loss(p.G, p.D, z, y_fake)
-    p.opt_G.zero_grad(set_to_none=True)
-    g_loss.backward()
-    p.opt_G.step()
-    return d_loss, g_loss, {**d_stats, **g_stats, **_extra_step(p)}
+def train_step(p: Phase, it: int) -> tuple[dict[str, torch.Tensor], dict]:
+    """One iteration: every update in order, each ``repeats`` times; returns the last loss of each
+    update by network name, and the stats of all of them."""
+    set_learning_rates(p.updates, _lr_factor(p.spec, p.first_iter + it))
+    losses: dict[str, torch.Tensor] = {}
+    stats: dict = {}
+    for update in p.updates:
+        for _ in range(update.spec.repeats):
+            batch = p.batches.draw(update.spec.draws)
+            # e.g. G's step back-propagates through D but needs none of D's weight gradients (D's next step
+            # zeroes them): with D frozen the backward pass does less work and the updates are unchanged.
+            with update.no_weight_gradients(), autocast(p.accel):
+                loss, update_stats = p.objective.loss(update.name, p.networks, batch)
+            update.step(loss)
+        losses[update.name] = loss
+        stats.update(update_stats)
+    return losses, stats
 
 
-def _extra_step(p: Phase) -> dict:
-    """The step of the networks an objective owns (slcgan's C); none for the others."""
-    if not p.owned:
-        return {}
-    with autocast(p.plan):
-        extra_loss, stats = p.owned.extra_loss(p.G, p.D, p.draw()[0], p.gen)
-    extra_opts = [opt for opt, _ in p.optimizers()[2:]]
-    for opt in extra_opts:
-        opt.zero_grad(set_to_none=True)
-    extra_loss.backward()
-    for opt in extra_opts:
-        opt.step()
-    return stats
-
-
-def _log_row(p: Phase, it: int, d_loss: torch.Tensor, g_loss: torch.Tensor, stats: dict, seconds: float) -> dict:
+def _log_row(p: Phase, it: int, losses: dict[str, torch.Tensor], stats: dict, seconds: float) -> dict:
     return {
         "round": p.rnd,
         "iteration": p.first_iter + it + 1,
-        "d_loss": d_loss.item(),
-        "g_loss": g_loss.item(),
+        **{f"{name.lower()}_loss": loss.item() for name, loss in losses.items()},
         # Losses may return stats as tensors: reading them only here saves a device sync per step.
         **{key: float(value) for key, value in stats.items()},
         "seconds": seconds,
     }
 
 
+def _stop(p: Phase, it: int, why: str) -> None:
+    p.save_resume(it)
+    print(f"{why}: snapshot written to {p.resume.path} at iteration {it}; exiting", flush=True)
+    raise SystemExit(SIGTERM_EXIT)
+
+
 def run_loop(p: Phase) -> None:
-    """Iterations ``p.done`` .. ``iters_per_phase``: log rows, resume snapshots, status lines; SIGTERM,
-    SIGINT or the launcher's death (see :class:`_Launcher`) writes a snapshot and exits 143."""
-    total = p.spec["iters_per_phase"]
-    p.G.train()
-    p.D.train()
+    """Iterations ``done`` .. ``iters_per_phase``: log rows, resume snapshots, status lines; SIGTERM,
+    SIGINT or the launcher's death (see :class:`~.preemption.Launcher`) writes a snapshot and exits 143."""
+    total, rows = p.spec["iters_per_phase"], p.resume.log_rows
+    for net in p.networks.values():
+        net.train()
     t0 = time.perf_counter()
-    progress = Progress(f"phase {p.rnd}", total, p.done, p.spec["progress_every"])
-    launcher = _Launcher()
-    with _Preempted() as preempt, progress:
-        for it in range(p.done, total):
+    progress = Progress(f"phase {p.rnd}", total, p.resume.done, p.spec["progress_every"])
+    launcher = Launcher()
+    with Preempted() as preempt, progress:
+        for it in range(p.resume.done, total):
             if preempt.requested or launcher.gone():
-                p.save_resume(it)
-                why = preempt.requested or f"launcher (pid {launcher.launcher}) gone"
-                print(f"{why}: snapshot written to {p.resume_path} at iteration {it}; exiting", flush=True)
-                raise SystemExit(SIGTERM_EXIT)
-            d_loss, g_loss, stats = train_step(p, it)
+                _stop(p, it, preempt.requested or f"launcher (pid {launcher.launcher}) gone")
+            losses, stats = train_step(p, it)
             if (it + 1) % p.spec["log_every"] == 0 or it + 1 == total:
-                p.log_rows.append(_log_row(p, it, d_loss, g_loss, stats, time.perf_counter() - t0))
+                rows.append(_log_row(p, it, losses, stats, time.perf_counter() - t0))
             if (it + 1) % p.spec["snapshot_every"] == 0 and it + 1 < total:
                 p.save_resume(it + 1)
-            progress.update(it + 1, p.log_rows[-1] if p.log_rows else {})
+            progress.update(it + 1, rows[-1] if rows else {})
 
 
 def finish_phase(
@@ -394,31 +250,26 @@ def finish_phase(
     round_outputs: RoundOutputs | None,
 ) -> None:
     """Write model r (with provenance), the log, the sample figure and the round's outputs; drop the snapshot."""
-    real_data_statistics(p.D, p.data.x, p.spec["extract_batch"], p.device)
+    G, D = p.networks["G"], p.networks["D"]
+    real_data_statistics(D, p.data.x, p.spec["extract_batch"], p.device)
     final = p.snapshot(p.spec["iters_per_phase"])
     final["provenance"] = {
         "spec": p.spec,
-        "model_in": {"path": str(model_in), "sha256": p.inputs["model_in"]},
-        "labels": {"path": str(labels_path), "sha256": p.inputs["labels"]},
+        "model_in": {"path": str(model_in), "sha256": p.resume.inputs["model_in"]},
+        "labels": {"path": str(labels_path), "sha256": p.resume.inputs["labels"]},
         "relabelgan": __version__,
         "torch": str(torch.__version__),
         "device": str(p.device),
     }
     save_checkpoint(model_out, final)
-    _write_log(log_path, p.log_rows)
-    p.G.eval()
-    save_sample_figure(
-        p.G,
-        p.data,
-        p.fake_weights.to(torch.float64),
-        p.spec["z_dim"],
-        samples_path,
-        seed=derive_seed(p.spec["seed"], "samples", p.rnd),
-        device=p.device,
-    )
+    _write_log(log_path, p.resume.log_rows)
+    G.eval()
+    weights = p.batches.fake_weights.to(torch.float64)
+    seed = derive_seed(p.spec["seed"], "samples", p.rnd)
+    save_sample_figure(G, p.data, weights, p.spec["z_dim"], samples_path, seed=seed, device=p.device)
     if round_outputs:
-        write_round_outputs(p.spec, p.rnd, model_out, labels_path, round_outputs, p.data)
-    p.resume_path.unlink(missing_ok=True)
+        write_round_outputs(p.spec, p.rnd, final, model_out, p.labels, round_outputs, p.data, p.networks)
+    p.resume.path.unlink(missing_ok=True)
 
 
 def train_phase(

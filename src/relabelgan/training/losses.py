@@ -1,23 +1,35 @@
 """GAN objectives as objects the training loop calls, chosen by name.
 
-The loop only knows ``d_loss`` and ``g_loss``; which GAN it trains is the loss's business.
+The loop only calls ``loss(update, networks, batch)`` for each update of the method's list; which GAN
+it trains is the objective's business. A method with an objective of its own (slcgan) builds it in its
+package; LOSSES holds the generic ones.
 Each returns (loss, stats) where stats are scalars (floats or detached tensors) for the training log.
 """
 
 from __future__ import annotations
 
-from typing import Callable, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Callable, Protocol
 
 import torch
 import torch.nn.functional as F
 
-from ..methods.slcgan.objective import SlcGANLoss
 from ..networks import Discriminator, Generator
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from .sampling import Batch
 
 Stats = dict[str, float | torch.Tensor]
 
 
-class GANLoss(Protocol):
+class Objective(Protocol):
+    """What the loop calls: the loss of one update (by network name) on the batch that update drew."""
+
+    def loss(self, update: str, nets: dict[str, nn.Module], batch: Batch) -> tuple[torch.Tensor, Stats]: ...
+
+
+class GANLoss(Objective, Protocol):
     def d_loss(
         self,
         G: Generator,
@@ -33,35 +45,23 @@ class GANLoss(Protocol):
     ) -> tuple[torch.Tensor, Stats]: ...
 
 
-@runtime_checkable
-class OwnsNetworks(Protocol):
-    """An objective that trains networks of its own beside G and D (slcgan's clustering network C).
-
-    The loop stays method-agnostic: ``init`` saves ``init_extra(arch, seed)`` as the checkpoint's
-    ``extra`` entry; a phase calls ``load_extra`` on it, after every generator step minimises
-    ``extra_loss`` on a fresh real batch with ``extra_optimizers`` (whose learning rates decay
-    with G's and D's), and saves ``extra_state()`` (plain state dicts) in every checkpoint.
-    """
-
-    def init_extra(self, arch: dict, seed: int) -> dict: ...
-
-    def load_extra(self, extra: dict | None, device: torch.device | str, source: str) -> None: ...
-
-    def extra_state(self) -> dict: ...
-
-    def extra_optimizers(self) -> list[tuple[torch.optim.Optimizer, float]]: ...
-
-    def extra_loss(
-        self, G: Generator, D: Discriminator, real: torch.Tensor, gen: torch.Generator
-    ) -> tuple[torch.Tensor, Stats]: ...
-
-
 def _stat(x: torch.Tensor) -> torch.Tensor:
     # Stats stay tensors until the loop logs them, so a GPU step does not wait on a host read.
     return x.detach()
 
 
-class _AuxiliaryClassifier:
+class _GANUpdates:
+    """The two updates of a plain GAN objective: D's and G's, by network name."""
+
+    def loss(self, update: str, nets: dict, batch: Batch) -> tuple[torch.Tensor, Stats]:
+        if update == "D":
+            return self.d_loss(nets["G"], nets["D"], batch.real, batch.y_real, batch.z, batch.y_fake)
+        if update == "G":
+            return self.g_loss(nets["G"], nets["D"], batch.z, batch.y_fake)
+        raise ValueError(f"{type(self).__name__} has no update {update!r}; its updates are D and G")
+
+
+class _AuxiliaryClassifier(_GANUpdates):
     """The auxiliary-classifier terms both AC losses share.
 
     G learns to make samples D classifies as their conditioning class. D's classifier learns on
@@ -171,7 +171,6 @@ class WGANGPLoss(_AuxiliaryClassifier):
 LOSSES: dict[str, Callable[[dict, bool], GANLoss]] = {
     "nonsaturating": lambda spec, fakes: NonSaturatingLoss(spec["ac_weight_d"], spec["ac_weight_g"], fakes),
     "wgan_gp": lambda spec, fakes: WGANGPLoss(spec["gp_lambda"], spec["ac_weight_d"], spec["ac_weight_g"], fakes),
-    "slcgan": lambda spec, fakes: SlcGANLoss(spec),  # slcgan.py: hinge loss, MI loss for G, and C it trains
 }
 
 

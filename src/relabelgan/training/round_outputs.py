@@ -1,21 +1,25 @@
 """What a round's job writes beside its model.pt while the model is at hand.
 
 Every phase (``relabelgan train``) and the initialisation (``relabelgan init``) end by writing the
-round's features.h5 (extract.py: D's features, the ground truth and slcgan's argmax C(x), which the
-torch-free relabel step reads) and its model metrics.csv (evaluate.py). Doing it in the job that
-already holds torch and the model saves a process start and a torch import per artifact
-(docs/performance.md); the files, and the commands that remake them from any model.pt, are unchanged.
+round's features.h5 (training/features.py: D's features, the ground truth and slcgan's argmax C(x),
+which the torch-free relabel step reads) and its model metrics.csv (metrics/evaluation.py), from the
+networks, checkpoint and labels the job holds: no model or labels file is read back. The files, and
+the commands that remake them from any model.pt (`extract`, `evaluate`), are the same.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from torch import nn
+
+from ..core.artifacts import LabelRound
 from ..core.progress import Stages
-from ..data import load_run_dataset
 from ..data.base import Dataset
-from ..evaluate import evaluate_round
-from ..extract import extract_features
+from ..metrics.context import RoundContext
+from ..metrics.evaluation import evaluate_model
+from .device import pick_device
+from .features import extract_features
 
 
 @dataclass(frozen=True)
@@ -28,13 +32,23 @@ class RoundOutputs:
 
 
 def write_round_outputs(
-    spec: dict, rnd: int, model: str, labels: str | None, outputs: RoundOutputs, data: Dataset | None = None
+    spec: dict,
+    rnd: int,
+    state: dict,
+    model: str,
+    labels: LabelRound | None,
+    outputs: RoundOutputs,
+    data: Dataset,
+    networks: dict[str, nn.Module],
 ) -> None:
-    """features.h5 and metrics.csv of ``model``; ``labels``: those it was trained on (None at round 0);
-    ``data``: the dataset the job already holds (loaded once here otherwise)."""
+    """features.h5 and metrics.csv of the model ``networks`` / ``state`` just written to ``model``;
+    ``labels``: those it was trained on (None at round 0)."""
+    from ..metrics.evaluator import load_evaluator
+
     stages = Stages(f"round {rnd} outputs")
-    data = data if data is not None else load_run_dataset(spec)
-    extract_features(spec, rnd, model, outputs.features, data)
+    extract_features(spec, rnd, networks, model, outputs.features, data)
     stages.done(f"features written to {outputs.features}")
-    evaluate_round(spec, rnd, model, labels, outputs.metrics, outputs.evaluator, data)
+    evaluator = load_evaluator(outputs.evaluator) if outputs.evaluator else None
+    ctx = RoundContext(spec, rnd, networks["G"], state, data, labels, pick_device(spec), evaluator)
+    evaluate_model(ctx, outputs.metrics)
     stages.done(f"metrics written to {outputs.metrics}")

@@ -7,15 +7,19 @@ the relabel step reads them without torch. Class c is C's output c in every roun
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ...core.artifacts import ArtifactError, LabelRound
+from ...training.plan import Sampling, UpdateSpec, gan_updates
 from ..base import Method, RoundFeatures, check_cluster_count, class_parents
 
 if TYPE_CHECKING:
     import torch
+    from torch import nn
+
+    from ...training.losses import Objective
 
 
 class SelfLabeled(Method):
@@ -31,8 +35,31 @@ class SelfLabeled(Method):
     def n_classes(self, spec: dict, dataset_classes: int | None) -> int:
         return int(spec["k"])
 
-    def fake_classes(self, spec: dict) -> str:
-        return "uniform"  # the paper samples G's classes uniformly
+    def make_loss(self, spec: dict) -> Objective:
+        from .objective import SlcGANLoss
+
+        return SlcGANLoss(spec)  # hinge loss, the MI loss for G, and C's own loss
+
+    def sampling(self, spec: dict) -> Sampling:
+        return Sampling(fake_classes="uniform")  # the paper samples G's classes uniformly
+
+    def updates(self, spec: dict) -> list[UpdateSpec]:
+        # After G: C's own step on a fresh real batch (Algorithm 1, lines 22-28).
+        return [*gan_updates(spec["d_steps"]), UpdateSpec("C", "lr_c", "real")]
+
+    def extra_networks(self, spec: dict, arch: dict) -> dict[str, dict]:
+        from .clusterer import clusterer_arch
+
+        cfg = spec["slcgan"]
+        width, dim, norm = int(spec["width"]), int(cfg["feature_dim"]), str(cfg["c_norm"])
+        return {"C": clusterer_arch(arch["data_shape"], arch["n_classes"], width, dim, norm)}
+
+    def build_extra_network(self, name: str, record: dict):
+        from .clusterer import build_clusterer
+
+        if name != "C":
+            return super().build_extra_network(name, record)
+        return build_clusterer(record)
 
     def label_source(self, spec: dict, rnd: int) -> str:
         return "clusterer"
@@ -54,10 +81,8 @@ class SelfLabeled(Method):
         centroids = cluster_means(round_features.features, labels, k)[0]
         return LabelRound(labels, parent, centroids, round_features.sample_index, attrs)
 
-    def feature_network(self, state: dict[str, Any], device: torch.device, model: str):
-        from .objective import load_clusterer
-
-        return load_clusterer(state, device, model), "clusterer_penultimate"
+    def feature_network(self, networks: dict[str, nn.Module]) -> tuple[nn.Module, str]:
+        return networks["C"], "clusterer_penultimate"
 
     def feature_columns(self, net, x: torch.Tensor, spec: dict, device: torch.device) -> tuple[dict, dict]:
         from .objective import cluster_labels

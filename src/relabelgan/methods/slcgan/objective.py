@@ -9,14 +9,14 @@ discriminator D (paper eq. 3, Algorithm 1):
 - G (``g_loss``): -u_f - s_f, plus the mutual-information loss (eq. 4): cross-entropy of
   C's logits on G(z, c) against c. C is frozen while this loss is built, so it gets no
   gradient from it (the paper trains eq. 4 for G only).
-- C (``extra_loss``, once per G step): the joint score of real pairs, s_r (C moves its
+- C (``c_loss``, the update after G's): the joint score of real pairs, s_r (C moves its
   labels so that D takes real pairs for fake), plus the multiple-view loss (eq. 5):
   -sum_c q_c log p_c with p = softmax C(x), q = softmax C(T(x)), T a random augmentation,
   plus (not in the paper, off by default) KL(p_mean || uniform) of C's batch-average
   prediction, studied against C's collapse to one cluster (docs/slcgan.md, "Why C collapsed").
 
 The terms are weighted by ``slcgan.adv_weight``, ``mi_weight``, ``aug_weight`` (lambda_1..3
-of eq. 6) and ``balance_weight``. C lives in the checkpoint's ``extra`` entry as plain state dicts;
+of eq. 6) and ``balance_weight``. C is the checkpoint's network ``C`` (architecture in ``extra_arch``);
 at the end of a phase the workflow exports argmax C(x) as labels.h5 and C's penultimate
 features as features.h5 (see :func:`load_clusterer`, :func:`cluster_labels`).
 docs/slcgan.md describes the choices made where the paper is silent.
@@ -31,11 +31,10 @@ import torch
 import torch.nn.functional as F
 
 from ...core.artifacts import ArtifactError
-from ...networks import Discriminator, Generator, frozen
-from ...networks.clusterer import Clusterer, build_clusterer, clusterer_arch
-
-Stats = dict[str, float]
-
+from ...networks import Discriminator, frozen
+from ...training.losses import Stats
+from ...training.sampling import Batch
+from .clusterer import Clusterer, build_clusterer
 
 # ----------------------------------------------------------------------------- scores and loss terms
 
@@ -136,10 +135,10 @@ def augment(x: torch.Tensor, gen: torch.Generator, cfg: dict) -> torch.Tensor:
 
 
 class SlcGANLoss:
-    """The slcGAN objective; it owns C and C's optimizer (the loop's extra-network protocol).
+    """The slcGAN objective: D's and G's hinge losses and C's own (the updates named D, G and C).
 
-    Fake classes are drawn uniformly (methods/slcgan.py says so to the loop), and the labels the
-    loop draws with real samples are not used: real pairs take C's current p(y|x).
+    Fake classes are drawn uniformly (the method's sampling), and the labels the loop draws with real
+    samples are not used: real pairs take C's current p(y|x).
     """
 
     def __init__(self, spec: dict) -> None:
@@ -149,46 +148,24 @@ class SlcGANLoss:
         self.aug_weight = float(cfg["aug_weight"])
         self.balance_weight = float(cfg["balance_weight"])
         self.augmentation = {key: cfg[key] for key in ("jitter_2d", "flip", "crop_pad", "jitter")}
-        self.feature_dim = int(cfg["feature_dim"])
-        self.c_norm = str(cfg["c_norm"])
-        self.width = int(spec["width"])
-        self.lr_c = float(spec["lr_c"])
-        self.betas = tuple(spec["betas"])
-        self.C: Clusterer | None = None
-        self.c_arch: dict = {}
-        self.opt_C: torch.optim.Optimizer | None = None
 
-    # -- extra-network protocol (losses.OwnsNetworks)
+    def loss(self, update: str, nets: dict, batch: Batch) -> tuple[torch.Tensor, Stats]:
+        """The loss of update ``update`` (D, G or C) on ``batch``."""
+        G, D, C = nets["G"], nets["D"], nets["C"]
+        if update == "D":
+            return self.d_loss(G, D, C, batch.real, batch.z, batch.y_fake)
+        if update == "G":
+            return self.g_loss(G, D, C, batch.z, batch.y_fake)
+        if update == "C":
+            return self.c_loss(D, C, batch.real, batch.gen)
+        raise ValueError(f"slcgan has no update {update!r}; its updates are D, G and C")
 
-    def init_extra(self, arch: dict, seed: int) -> dict:
-        """Round 0: a freshly initialised C for the run's (G, D) architecture record, seeded."""
-        c_arch = clusterer_arch(arch["data_shape"], arch["n_classes"], self.width, self.feature_dim, self.c_norm)
-        torch.manual_seed(seed)
-        return {"C_arch": c_arch, "C": build_clusterer(c_arch).state_dict(), "opt_C": None}
-
-    def load_extra(self, extra: dict | None, device: torch.device | str, source: str) -> None:
-        """Rebuild C (and its optimizer, when the checkpoint has one) from a checkpoint's ``extra``."""
-        self.C = load_clusterer({"extra": extra}, device, source)
-        self.c_arch = dict(extra["C_arch"])
-        self.opt_C = torch.optim.Adam(self.C.parameters(), lr=self.lr_c, betas=self.betas)
-        if extra.get("opt_C") is not None:
-            self.opt_C.load_state_dict(extra["opt_C"])
-        self.C.train()
-
-    def extra_state(self) -> dict:
-        """C's architecture, weights and optimizer as plain dicts, for the checkpoint."""
-        return {"C_arch": self.c_arch, "C": self.C.state_dict(), "opt_C": self.opt_C.state_dict()}
-
-    def extra_optimizers(self) -> list[tuple[torch.optim.Optimizer, float]]:
-        """(optimizer, base learning rate) pairs the loop decays with G's and D's."""
-        return [(self.opt_C, self.lr_c)]
-
-    def extra_loss(
-        self, G: Generator, D: Discriminator, real: torch.Tensor, gen: torch.Generator
+    def c_loss(
+        self, D: Discriminator, C: Clusterer, real: torch.Tensor, gen: torch.Generator
     ) -> tuple[torch.Tensor, Stats]:
         """C's loss on a real batch (Algorithm 1, lines 22-28); D is frozen, so only C gets gradients."""
-        logits = self.C(real)
-        logits_aug = self.C(augment(real, gen, self.augmentation))
+        logits = C(real)
+        logits_aug = C(augment(real, gen, self.augmentation))
         with frozen(D):
             _, s_r = unary_and_joint(D, real, logits.softmax(1))
         adv = s_r.mean()
@@ -196,7 +173,7 @@ class SlcGANLoss:
         balance = balance_loss(logits)
         loss = self.adv_weight * adv + self.aug_weight * aug + self.balance_weight * balance
         # Stats stay tensors: the loop reads them only when it logs, saving a device sync per step.
-        used = torch.bincount(logits.detach().argmax(1), minlength=self.C.n_classes).gt(0).sum()
+        used = torch.bincount(logits.detach().argmax(1), minlength=C.n_classes).gt(0).sum()
         stats = {
             "c_adv": adv.detach(),
             "c_aug": aug.detach(),
@@ -205,12 +182,10 @@ class SlcGANLoss:
         }
         return loss, stats
 
-    # -- GAN losses
-
-    def d_loss(self, G, D, real, y_real, z, y_fake):
+    def d_loss(self, G, D, C, real, z, y_fake):
         with torch.no_grad():
             fake = G(z, y_fake)
-            p_real = self.C(real).softmax(1)
+            p_real = C(real).softmax(1)
         u_r, s_r = unary_and_joint(D, real, p_real)
         u_f, s_f = unary_and_joint(D, fake, F.one_hot(y_fake, D.n_classes).to(fake.dtype))
         terms = hinge_terms(u_r, s_r, u_f, s_f)
@@ -219,18 +194,18 @@ class SlcGANLoss:
         stats.update({"d_real": s_r.detach().mean(), "d_fake": s_f.detach().mean()})
         return loss, stats
 
-    def g_loss(self, G, D, z, y_fake):
+    def g_loss(self, G, D, C, z, y_fake):
         fake = G(z, y_fake)
         u_f, s_f = unary_and_joint(D, fake, F.one_hot(y_fake, D.n_classes).to(fake.dtype))
         adv = -(u_f.mean() + s_f.mean())
         # Eval mode: a BatchNorm in C normalises fakes with the real data's running statistics
         # and is not updated by them (C is only updated through real images, section 3.2).
-        self.C.eval()
+        C.eval()
         try:
-            with frozen(self.C):
-                mi = mutual_information_loss(self.C(fake), y_fake)
+            with frozen(C):
+                mi = mutual_information_loss(C(fake), y_fake)
         finally:
-            self.C.train()
+            C.train()
         loss = self.adv_weight * adv + self.mi_weight * mi
         return loss, {"g_adv": adv.detach(), "g_mi": mi.detach()}
 
@@ -239,15 +214,14 @@ class SlcGANLoss:
 
 
 def load_clusterer(state: dict, device: torch.device | str = "cpu", source: str = "checkpoint") -> Clusterer:
-    """C from a checkpoint (its ``extra`` entry), in eval mode, on ``device``."""
-    extra = state.get("extra") or {}
-    if "C" not in extra or "C_arch" not in extra:
+    """C from a checkpoint (its network ``C``), in eval mode, on ``device``."""
+    if "C" not in state.get("networks", {}) or "C" not in state.get("extra_arch", {}):
         raise ArtifactError(
-            f"{source}: has no clustering network C (no 'extra.C'); it was not made for method 'slcgan'. "
+            f"{source}: has no clustering network C; it was not made for method 'slcgan'. "
             "Rerun `relabelgan init` (snakemake round_00/model.pt) for this run."
         )
-    C = build_clusterer(extra["C_arch"])
-    C.load_state_dict(extra["C"])
+    C = build_clusterer(state["extra_arch"]["C"])
+    C.load_state_dict(state["networks"]["C"])
     return C.to(device).eval()
 
 

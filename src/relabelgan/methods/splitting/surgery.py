@@ -85,12 +85,15 @@ def grow_checkpoint(state: dict[str, Any], labels: LabelRound) -> dict[str, Any]
 
     g_names = [n for n, _ in G_new.named_parameters()]
     d_names = [n for n, _ in D_new.named_parameters()]
+    optimizers = state.get("optimizers", {})
     return {
         **state,
         "arch": new_arch,
-        "G": G_new.state_dict(),
-        "D": D_new.state_dict(),
-        "opt_G": _grow_adam(state.get("opt_G"), g_names, g_sources),
-        "opt_D": _grow_adam(state.get("opt_D"), d_names, d_sources),
+        "networks": {**state["networks"], "G": G_new.state_dict(), "D": D_new.state_dict()},
+        "optimizers": {
+            **optimizers,
+            "G": _grow_adam(optimizers.get("G"), g_names, g_sources),
+            "D": _grow_adam(optimizers.get("D"), d_names, d_sources),
+        },
         "method_state": {**state.get("method_state", {}), "split_from_classes": old_tree.k},
     }

@@ -15,8 +15,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from .dcgan import dcgan_discriminator_body
-from .mlp import mlp_discriminator_body
+from ...networks.dcgan import dcgan_discriminator_body
+from ...networks.mlp import mlp_discriminator_body
 
 
 class Clusterer(nn.Module):

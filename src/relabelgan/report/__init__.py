@@ -1,0 +1,1 @@
+"""Figures and tables of runs: plotting helpers and the lineage figures that need a model."""
