@@ -35,10 +35,12 @@ test: setup lint
 test-fast: setup
 	pytest -q -m "not e2e and not slurm"
 
-# Python lint and formatting (ruff, settings in pyproject.toml) and Snakemake's own workflow lint.
+# Python lint and formatting (ruff), the type checker on the package (mypy; settings of both in
+# pyproject.toml) and Snakemake's own workflow lint.
 lint: setup
 	ruff check src scripts tests
 	ruff format --check src scripts tests
+	mypy
 	$(LOCAL_RUN) snakemake --lint
 
 report: setup

@@ -35,9 +35,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -50,16 +50,13 @@ from workflow_benchmarks import report as workflow_report  # noqa: E402  (beside
 
 from relabelgan.core.artifacts import read_features, write_features  # noqa: E402
 from relabelgan.core.config import resolve_config, run_spec  # noqa: E402
-from relabelgan.core.kmeans import _cuml_available, assign, fit_kmeans, match_clusters  # noqa: E402
+from relabelgan.core.kmeans import assign, cuml_available, fit_kmeans, match_clusters  # noqa: E402
 from relabelgan.data import load_run_dataset  # noqa: E402
-from relabelgan.extract import extract_round  # noqa: E402
-from relabelgan.initialise import init_model  # noqa: E402
-from relabelgan.relabel import relabel  # noqa: E402
+from relabelgan.pipeline import run_rounds  # noqa: E402
 from relabelgan.training.accel import accel_plan, prepare_modules  # noqa: E402
 from relabelgan.training.checkpoint import load_checkpoint, load_networks, save_checkpoint  # noqa: E402
 from relabelgan.training.device import pick_device  # noqa: E402
 from relabelgan.training.features import feature_blocks  # noqa: E402
-from relabelgan.training.loop import train_phase  # noqa: E402
 
 BIN = Path(sys.executable).parent
 
@@ -100,7 +97,7 @@ def machine() -> dict:
         "torch": torch.__version__,
         "torch_threads": torch.get_num_threads(),
         "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none",
-        "cuml": _cuml_available(),
+        "cuml": cuml_available(),
         "python": platform.python_version(),
     }
     for key, value in info.items():
@@ -235,19 +232,10 @@ def plain_loop_its(state: dict, data_x: torch.Tensor, labels: torch.Tensor, spec
     return (iters - warm) / (time.perf_counter() - t0)
 
 
-def start_run(spec: dict, work: Path) -> None:
-    """Round 0 as the workflow makes it: m0.pt, its features f0.h5, and the labels l0.h5 phase 1 trains on."""
-    init_model(spec, str(work / "m0.pt"))
-    extract_round(spec, 0, str(work / "m0.pt"), str(work / "f0.h5"))
-    relabel(spec, 0, str(work / "l0.h5"), str(work / "f0.h5"))
-
-
 def first_phase_its(spec: dict, work: Path) -> float:
-    """Round 0 then phase 1 as the workflow makes them in ``work``; the phase loop's iterations/s."""
-    start_run(spec, work)
-    files = [str(work / name) for name in ("m0.pt", "l0.h5", "m1.pt", "log.csv", "s.png")]
-    train_phase(spec, 1, *files)
-    return loop_its(work / "log.csv")
+    """Round 0 then phase 1 as the workflow makes them in ``work`` (relabelgan.pipeline); the phase loop's iterations/s."""
+    run_rounds(spec, work, phases=1)
+    return loop_its(work / "round_01" / "train_log.csv")
 
 
 def training(quick: bool, tmp: Path) -> dict:
@@ -262,8 +250,8 @@ def training(quick: bool, tmp: Path) -> dict:
         data = load_run_dataset(spec)
         from relabelgan.core.artifacts import read_labels
 
-        labels = torch.from_numpy(read_labels(work / "l0.h5").labels)
-        plain = plain_loop_its(load_checkpoint(work / "m1.pt"), data.x, labels, spec, case.iters)
+        labels = torch.from_numpy(read_labels(work / "round_00" / "labels.h5").labels)
+        plain = plain_loop_its(load_checkpoint(work / "round_01" / "model.pt"), data.x, labels, spec, case.iters)
         print(
             f"{case.name}: relabelgan {ours:.2f} it/s, plain PyTorch loop {plain:.2f} it/s "
             f"(ratio {ours / plain:.2f}; {case.iters} iterations each)"
@@ -281,7 +269,7 @@ def extraction(quick: bool, trained: dict) -> dict:
     for name, r in trained.items():
         spec = r["spec"]
         device = pick_device(spec)
-        _, D = load_networks(load_checkpoint(r["work"] / "m1.pt"), device)
+        _, D = load_networks(load_checkpoint(r["work"] / "round_01" / "model.pt"), device)
         data = load_run_dataset(spec)
         plan = accel_plan(device, tuple(data.x.shape[1:]), len(data))
         prepare_modules(plan, D)
@@ -321,7 +309,7 @@ def kmeans(quick: bool) -> dict:
     header("kmeans")
     sizes = [(2000, 32), (5000, 64)] if quick else [(10000, 128), (50000, 512)]
     ks = (10, 20) if quick else (10, 100)
-    backends = ["sklearn"] + (["cuml"] if _cuml_available() else [])
+    backends = ["sklearn"] + (["cuml"] if cuml_available() else [])
     print(
         "k-means++ start, n_init 1 and 10 (the selfcond paper's best of ten), max_iter 300; "
         "warm = one run from the means of the generating clusters' members (as later relabel rounds start)"
@@ -497,10 +485,12 @@ def overhead(quick: bool, trained: dict, extracted: dict, hdf: dict, smk: dict, 
         # each a Snakemake job and a relabelgan process start; the train job reloads data + model.
         work = trained[s.case]["work"]
         spec = trained[s.case]["spec"]
-        t_reload, _ = timed(lambda: (load_run_dataset(spec), load_checkpoint(work / "m1.pt")))
+        t_reload, _ = timed(lambda: (load_run_dataset(spec), load_checkpoint(work / "round_01" / "model.pt")))
         t_sched = 3 * (smk["per_job"] + smk["process_start"]) + 3 * t_reload
         # Surgery: selfcond keeps k fixed (none); a split rewrites the checkpoint: one load + save.
-        t_surgery, _ = timed(lambda: save_checkpoint(tmp / "surgery.pt", load_checkpoint(work / "m1.pt")))
+        t_surgery, _ = timed(
+            lambda: save_checkpoint(tmp / "surgery.pt", load_checkpoint(work / "round_01" / "model.pt"))
+        )
         fixed = t_extract + t_hdf5 + t_assign + t_match + t_sched
         print(f"{s.name}")
         print(f"  phase: {s.iters_per_phase} iterations at {trained[s.case]['ours']:.2f} it/s = {phase:,.0f} s")
@@ -563,7 +553,7 @@ def gpu_extraction_ips(case: Case, precision: str, work: Path) -> float:
     """Images/s of `feature_blocks` over the case's data with the model trained by :func:`gpu_training_its`."""
     spec = {**case_spec(case, 1), "precision": precision}
     device = pick_device(spec)
-    _, D = load_networks(load_checkpoint(work / "m1.pt"), device)
+    _, D = load_networks(load_checkpoint(work / "round_01" / "model.pt"), device)
     data = load_run_dataset(spec)
     plan = accel_plan(device, tuple(data.x.shape[1:]), len(data), precision=precision)
     prepare_modules(plan, D)
@@ -574,7 +564,7 @@ def gpu_extraction_ips(case: Case, precision: str, work: Path) -> float:
 
 def gpu_kmeans() -> None:
     """cuML vs scikit-learn at equal settings (k-means++, n_init 1), when cuML imports."""
-    if not _cuml_available():
+    if not cuml_available():
         print("cuML not importable (or no GPU for it): GPU vs CPU k-means not measured")
         return
     for n, d, k in ((10000, 128, 10), (50000, 512, 100)):

@@ -35,8 +35,8 @@ import sys
 import tempfile
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
@@ -109,7 +109,7 @@ def cli(*args: object) -> None:
 def machine(setting: Setting, out: Path) -> str:
     import torch
 
-    from relabelgan.core.kmeans import _cuml_available
+    from relabelgan.core.kmeans import cuml_available
     from relabelgan.training.accel import accel_plan
 
     plan = accel_plan(setting.device, IMAGE_SHAPE, N_IMAGES)
@@ -119,7 +119,7 @@ def machine(setting: Setting, out: Path) -> str:
         "cuda": torch.version.cuda,
         "gpu": gpu,
         "bf16_supported": torch.cuda.is_available() and torch.cuda.is_bf16_supported(),
-        "cuml": _cuml_available(),
+        "cuml": cuml_available(),
         "python": sys.version.split()[0],
         "plan_cifar10": {
             "autocast": str(plan.autocast_dtype),
@@ -196,54 +196,31 @@ def data(setting: Setting, work: Path) -> str:
 
 
 def run_rounds(run: str, work: Path, out: Path, setting: Setting, required: tuple[str, ...]) -> list[str]:
-    """Round 0, then each phase (its log checked at once) and the next round's labels, through the CLI;
-    returns the extraction figures."""
+    """The run's rounds as the workflow walks them (relabelgan.pipeline), each phase's log checked at
+    once; after each phase its features are re-extracted through `relabelgan extract` to time the
+    whole command. Returns the extraction figures."""
     from relabelgan.core.config import read_spec
+    from relabelgan.pipeline import run_rounds as pipeline_rounds
 
     spec_path, work = work / run / "run.yaml", work / run
     cli("resolve", "--config", work.parent / "config.yaml", "--run", run, "--seed", 0, "--out", spec_path)
     spec = read_spec(spec_path)
     figures: list[str] = []
 
-    def labels(r: int) -> None:
-        d, extra = work / f"round_{r:02d}", ["--features", work / f"round_{r:02d}" / "features.h5"]
+    def after_phase(r: int, files) -> None:
+        d = Path(files.round(r, "model.pt")).parent
+        keep_small_outputs(d, out / f"round_{r:02d}")
+        check_phase(d, setting.device, required)
         t0 = time.perf_counter()
-        cli("extract", "--spec", spec_path, "--round", r, "--model", d / "model.pt", "--out", d / "features.h5")
+        cli("extract", "--spec", spec_path, "--round", r, "--model", d / "model.pt", "--out", d / "extract.h5")
         seconds = time.perf_counter() - t0
         figures.append(
             f"extract round {r} (whole command: load, forward, write): {setting.n_images} images "
             f"in {seconds:.1f} s = {setting.n_images / seconds:,.0f} images/s"
         )
         print(figures[-1], flush=True)
-        if r > 0:
-            extra += ["--previous", work / f"round_{r - 1:02d}" / "labels.h5"]
-        cli("relabel", "--spec", spec_path, "--round", r, "--out", d / "labels.h5", *extra)
 
-    cli("init", "--spec", spec_path, "--out", work / "round_00" / "model.pt")
-    labels(0)
-    for r in range(1, spec["rounds"] + 1):
-        prev, d = work / f"round_{r - 1:02d}", work / f"round_{r:02d}"
-        cli(
-            "train",
-            "--spec",
-            spec_path,
-            "--round",
-            r,
-            "--model-in",
-            prev / "model.pt",
-            "--labels",
-            prev / "labels.h5",
-            "--out",
-            d / "model.pt",
-            "--log",
-            d / "train_log.csv",
-            "--samples",
-            d / "samples.png",
-        )
-        keep_small_outputs(d, out / f"round_{r:02d}")
-        check_phase(d, setting.device, required)
-        if r < spec["rounds"]:
-            labels(r)
+    pipeline_rounds(spec, work, after_phase=after_phase)
     (out / "extraction.txt").write_text("\n".join(figures) + "\n")
     return figures
 
@@ -410,7 +387,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     out = Path(args.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    console_log = open(out / "console.log", "w")
+    console_log = open(out / "console.log", "w")  # noqa: SIM115  # the whole run's tee target, closed at exit
     sys.stdout, sys.stderr = Tee(sys.stdout, console_log), Tee(sys.stderr, console_log)
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="relabelgan-gpu-check-") as tmp:

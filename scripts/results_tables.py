@@ -1,4 +1,4 @@
-"""docs/results.md's tables from small metrics files committed under docs/results/ (issue 15).
+"""docs/results.md's tables from small metrics files committed under docs/results/.
 
   python scripts/results_tables.py collect results/paper-2d --to docs/results/paper-2d
   python scripts/results_tables.py build
@@ -127,7 +127,8 @@ def _our_cells(summary: pd.DataFrame, run: str, metrics: list[tuple[str, str]] =
     cells = summary[summary["run"] == run].set_index("metric")
     present = [m in cells.index and pd.notna(cells.loc[m, "mean"]) for m, _ in metrics]
     return [
-        format_mean_se(cells.loc[m, "mean"], cells.loc[m, "se"]) if ok else "–" for (m, _), ok in zip(metrics, present)
+        format_mean_se(cells.loc[m, "mean"], cells.loc[m, "se"]) if ok else "–"
+        for (m, _), ok in zip(metrics, present, strict=False)
     ]
 
 
@@ -203,7 +204,7 @@ MSSSIM_GAPS = [
 
 
 def _with_msssim_gap(frame: pd.DataFrame) -> pd.DataFrame:
-    """Add per run, seed and round each generated minus real intra-class MS-SSIM (issue 13's bar: ≤ 0.1)."""
+    """Add per run, seed and round each generated minus real intra-class MS-SSIM (the bar docs/results.md holds the digits models to: ≤ 0.1)."""
     keys = ["run", "dataset", "method", "seed", "round"]
     wide = frame.pivot_table(index=keys, columns="metric", values="value").reset_index()
     gaps = [
@@ -231,7 +232,7 @@ def digits_section(frame: pd.DataFrame) -> str:
         "",
         "Final round, mean ± standard error over the seeds shown (no ± with one seed). Labels NMI: the "
         "run's last labels against the digit classes (round 0's, the ground truth or one class, for "
-        "fixed-label methods). Gap: generated minus real, per seed (issue 13's bar: at most 0.1). "
+        "fixed-label methods). Gap: generated minus real, per seed (the bar: at most 0.1). "
         "Class agreement: the share of samples the evaluator reads as their class's dominant digit (compare "
         "with the labels' purity; – for runs evaluated before the metric existed)."
         + (

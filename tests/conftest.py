@@ -147,32 +147,16 @@ def tiny_workdir(tmp_path: Path) -> Path:
     return tmp_path
 
 
-# Runs of the shared end-to-end run beside the tiny config's two; the slcgan and splitting tests
-# read them from there (and use them as the starting point of their own configs).
-SLCGAN_RUN = {"dataset": "grid", "method": "slcgan", "k": 9, "d_steps": 2}
-SPLIT_RUN = {
-    "dataset": "grid",
-    "method": "splitting",
-    "schedule": "unsupervised",
-    "split_threshold": 100,
-    "d_steps": 2,
-    "lr_g": 2e-4,
-    "lr_d": 2e-4,
-    "betas": [0.0, 0.9],
-    "lr_decay": "linear",
-    "ac_weight_g": 0.1,
-    "rounds": 3,
-    "iters_per_phase": 6,
-    "log_every": 3,
-    "snapshot_every": 3,
-}
+# The shared end-to-end run's config (.test/config-methods.yaml): the tiny config plus one slcgan and
+# one splitting run, which the slcgan and splitting tests read (and start their own configs from).
+METHODS_CONFIG = REPO / ".test" / "config-methods.yaml"
+SLCGAN_RUN = yaml.safe_load(METHODS_CONFIG.read_text())["runs"]["grid-slcgan"]
+SPLIT_RUN = yaml.safe_load(METHODS_CONFIG.read_text())["runs"]["grid-split"]
 
 
 def e2e_config() -> dict:
     """The shared end-to-end run's config: the tiny config plus one slcgan and one splitting run."""
-    config = tiny_config()
-    config["runs"].update({"grid-slcgan": dict(SLCGAN_RUN), "grid-split": dict(SPLIT_RUN)})
-    return config
+    return yaml.safe_load(METHODS_CONFIG.read_text())
 
 
 @pytest.fixture(scope="session")

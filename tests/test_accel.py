@@ -94,7 +94,7 @@ def test_host_batch_source_returns_the_requested_rows_in_channels_last_without_a
     plan = AccelPlan(torch.device("cpu"), None, True, False, False)
     source = BatchSource(x, plan)
     batches = [source(torch.tensor(rows)) for rows in ([0, 5], [1, 2], [3, 3])]
-    for rows, batch in zip(([0, 5], [1, 2], [3, 3]), batches):
+    for rows, batch in zip(([0, 5], [1, 2], [3, 3]), batches, strict=False):
         assert torch.equal(batch, x[rows])  # earlier batches survive later ones (the buffers are reused)
         assert batch.is_contiguous(memory_format=torch.channels_last)
 
@@ -129,7 +129,7 @@ def test_cuda_plan_asks_the_device_for_bf16_and_free_memory():
     plan = accel_plan("cuda", (3, 32, 32), 50000)
     assert plan.autocast_dtype is (torch.bfloat16 if torch.cuda.is_bf16_supported() else None)
     assert plan.channels_last and plan.pin_memory
-    assert plan.data_on_device == (4 * 50000 * 3 * 32 * 32 <= RESIDENT_FRACTION * torch.cuda.mem_get_info()[0])
+    assert plan.data_on_device == (RESIDENT_FRACTION * torch.cuda.mem_get_info()[0] >= 4 * 50000 * 3 * 32 * 32)
 
 
 @cuda_only
@@ -140,7 +140,7 @@ def test_cuda_batch_source_delivers_the_requested_rows_on_the_gpu(resident):
     rows = [torch.tensor([0, 49, 3]), torch.tensor([1, 2, 2]), torch.tensor([7, 8, 9])]
     batches = [source(r) for r in rows]  # pinned: the two buffers are reused while copies are in flight
     torch.cuda.synchronize()
-    for r, batch in zip(rows, batches):
+    for r, batch in zip(rows, batches, strict=False):
         assert batch.device.type == "cuda" and batch.is_contiguous(memory_format=torch.channels_last)
         assert torch.equal(batch.cpu(), x[r])
 

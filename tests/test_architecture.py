@@ -1,4 +1,6 @@
-"""The package's import graph has no cycles, function-level imports included (issue 10)."""
+"""The tree states the architecture: no import cycles (function-level imports included), short
+functions, no branching on the method outside methods/, commands at the package's top level and
+library code in subpackages."""
 
 from __future__ import annotations
 
@@ -88,13 +90,21 @@ METHOD_BRANCHES = re.compile(
 )
 
 
+def _workflow_files() -> list[Path]:
+    """The Snakefile (wherever Snakemake would find it) and every rule file; the test fails if one is missing."""
+    snakefiles = [p for p in (REPO / "Snakefile", REPO / "workflow" / "Snakefile") if p.exists()]
+    assert snakefiles, "no Snakefile at the root or in workflow/"
+    rules = sorted((REPO / "workflow" / "rules").glob("*.smk"))
+    assert rules, "no rule files in workflow/rules/"
+    return snakefiles + rules
+
+
 def test_no_branching_on_the_method_outside_methods():
     sources = [p for p in PACKAGE.rglob("*.py") if "methods" not in p.relative_to(PACKAGE).parts]
-    sources += sorted((REPO / "workflow").rglob("*.smk")) + [REPO / "workflow" / "Snakefile"]
+    sources += _workflow_files()
     hits = [
         f"{path.relative_to(REPO)}:{number}: {line.strip()}"
         for path in sources
-        if path.exists()
         for number, line in enumerate(path.read_text().splitlines(), 1)
         if METHOD_BRANCHES.search(line)
     ]
@@ -107,3 +117,29 @@ def test_the_branch_pattern_finds_what_it_forbids():
     assert METHOD_BRANCHES.search('if spec["method"] != "slcgan":')
     assert METHOD_BRANCHES.search("if method(run).relabels:")
     assert not METHOD_BRANCHES.search("labels = method.make_labels(spec, rnd, features, previous)")
+
+
+# The package's top level: the CLI and one module per command (or group of commands), nothing else.
+COMMAND_MODULES = {
+    "__init__", "cli", "assign", "audit", "evaluate", "extract", "figures", "initialise", "install_profile",
+    "lineage", "pipeline", "relabel", "tables",
+}  # fmt: skip
+
+
+def test_the_top_level_holds_commands_only():
+    top = {p.stem for p in PACKAGE.glob("*.py")}
+    assert top == COMMAND_MODULES, (
+        f"not commands: {sorted(top - COMMAND_MODULES)}; missing: {sorted(COMMAND_MODULES - top)}"
+    )
+    cli = (PACKAGE / "cli.py").read_text()
+    for module in COMMAND_MODULES - {"__init__", "cli"}:
+        assert f"from .{module} import" in cli, f"{module}.py is at the top level but no command of cli.py calls it"
+
+
+def test_library_modules_do_not_import_commands():
+    """Subpackages are the library: none imports a top-level command module (the commands import them)."""
+    commands = {f"relabelgan.{m}" for m in COMMAND_MODULES - {"__init__"}}
+    files = sorted(p for p in PACKAGE.rglob("*.py") if p.parent != PACKAGE)
+    modules = {_module_name(p) for p in PACKAGE.rglob("*.py")}
+    hits = {_module_name(p): sorted(_imports(p, modules) & commands) for p in files}
+    assert not {m: h for m, h in hits.items() if h}

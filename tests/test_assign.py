@@ -1,4 +1,4 @@
-"""`relabelgan assign`: new data labelled the way a trained round labels its training set (issue 11).
+"""`relabelgan assign`: new data labelled the way a trained round labels its training set.
 
 On the shared end-to-end run: on the training set itself the labels equal the round's labels.h5
 (selfcond: nearest centroid of D's features; slcgan: argmax C); inputs of the wrong shape, or a

@@ -58,10 +58,10 @@ def test_which_samples_moved(three_rounds):
     r0, r1, r2 = load_rounds(three_rounds)
     first = moved_samples(r0, r1)
     assert sorted(first["sample"]) == [2, 3, 4, 5, 6, 7]
-    assert set(zip(first["from"], first["to"])) == {(0, 1), (1, 2)}
+    assert set(zip(first["from"], first["to"], strict=False)) == {(0, 1), (1, 2)}
     second = moved_samples(r1, r2)
     assert sorted(second["sample"]) == [2, 3]
-    assert set(zip(second["from"], second["to"])) == {(1, 0)}
+    assert set(zip(second["from"], second["to"], strict=False)) == {(1, 0)}
 
 
 def test_which_classes_split_or_merged(three_rounds, tmp_path):

@@ -90,6 +90,7 @@ def test_missing_spec_is_named(tmp_path):
 MISSING = "/nonexistent/relabelgan-input"
 BAD_INPUTS = {
     "resolve": (["--spec-json", "{not json", "--out", "{out}/r.yaml"], "--spec-json"),
+    "pipeline": (["--config", MISSING + ".yaml", "--run", "r", "--seed", "0", "--results", "{out}"], MISSING),
     "init": (["--spec", MISSING + ".yaml", "--out", "{out}/m.pt"], MISSING),
     "train": (
         [

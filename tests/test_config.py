@@ -171,9 +171,9 @@ def test_a_non_editable_install_loads_configs(tmp_path):
     ]
     subprocess.run(pip, check=True, capture_output=True, timeout=600, cwd=tmp_path)
     probe = (
-        "import relabelgan.core.config as c; cfg = c.load_config(%r); "
-        "print(c.SCHEMA_PATH.is_relative_to(%r), len(cfg['runs']))"
-    ) % (str(REPO / "config.yaml"), str(target))
+        f"import relabelgan.core.config as c; cfg = c.load_config({str(REPO / 'config.yaml')!r}); "
+        f"print(c.SCHEMA_PATH.is_relative_to({str(target)!r}), len(cfg['runs']))"
+    )
     env = {**os.environ, "PYTHONPATH": str(target)}
     out = subprocess.run(
         [sys.executable, "-c", probe], check=True, capture_output=True, text=True, env=env, cwd=tmp_path

@@ -120,12 +120,13 @@ def wait_for_snapshot(proc: subprocess.Popen, resume: Path, min_iter: int, timeo
 
 
 def assert_same_weights(a: Path, b: Path) -> None:
-    sa, sb = load_checkpoint(a), load_checkpoint(b)
-    for net in ("G", "D"):
+    sa, sb = load_checkpoint(a)["networks"], load_checkpoint(b)["networks"]
+    assert sa.keys() == sb.keys()
+    for net in sa:
         assert sa[net].keys() == sb[net].keys()
         for name in sa[net]:
             assert torch.equal(sa[net][name], sb[net][name]), f"{net}.{name} differs between {a} and {b}"
-    assert sa["iteration"] == sb["iteration"]
+    assert load_checkpoint(a)["iteration"] == load_checkpoint(b)["iteration"]
 
 
 def assert_same_log(a: Path, b: Path) -> None:

@@ -1,4 +1,4 @@
-"""FID/IS by the papers' protocol, end to end on a stand-in Inception (issue 11).
+"""FID/IS by the papers' protocol, end to end on a stand-in Inception.
 
 The stand-in is torch-fidelity's own Inception architecture with seeded random weights, its
 BatchNorm statistics set from one forward pass so that features keep their scale, saved where
@@ -108,7 +108,7 @@ def test_reference_stats_are_cached_and_read_by_evaluate_final(tmp_path, torch_h
         import pandas as pd
 
         rows = pd.read_csv(out)
-        return dict(zip(rows["metric"], rows["value"]))
+        return dict(zip(rows["metric"], rows["value"], strict=False))
 
     first = fid_rows(tmp_path / "final.csv")
     # The papers' protocol by default: as many generated images as the training set, IS over 10 splits.

@@ -1,4 +1,4 @@
-"""Steps that need no network run without importing torch (issue 14): checked on their real code paths.
+"""Steps that need no network run without importing torch: checked on their real code paths.
 
 One fresh Python process runs, through the real CLI entry point (``relabelgan.cli.main``) and on
 small real files (config.yaml, features.h5, labels.h5, a tidy metrics.csv made here): ``gather``

@@ -1,5 +1,5 @@
-"""`relabelgan install-profile slurm`: the user profile behind `snakemake --profile slurm` (issue 11),
-and how Snakemake merges the SLURM profiles with the workflow profile profiles/default (issue 12).
+"""`relabelgan install-profile slurm`: the user profile behind `snakemake --profile slurm`,
+and how Snakemake merges the SLURM profiles with the workflow profile profiles/default.
 
 The SLURM run through it is tests/test_slurm.py; here, what it writes and that it never clobbers a profile.
 """

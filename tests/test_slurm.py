@@ -134,7 +134,7 @@ def test_tiny_config_through_slurm_matches_local(tmp_path: Path, local_slurm):
     finished = Counter(re.findall(r"Finished jobid: \d+ \(Rule: (\w+)\)", proc.stdout + proc.stderr))
     on_cluster = Counter(table["rule"])
     local_rules, gpu_rules = rule_kinds()
-    assert CLUSTER_RULES <= set(on_cluster), table.to_string()
+    assert set(on_cluster) >= CLUSTER_RULES, table.to_string()
     # Every job of a non-local rule was an sbatch job, and no local rule was.
     assert on_cluster == Counter({r: n for r, n in finished.items() if r not in local_rules | {"all"}}), (
         f"{table.to_string()}\nfinished: {finished}"

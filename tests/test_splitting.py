@@ -93,7 +93,7 @@ def test_children_start_as_exact_copies_of_their_parent(kind, shape):
             for m in G_new.modules():
                 if isinstance(m, TreeBatchNorm):
                     m.node_gain.add_(0.1 * torch.randn_like(m.node_gain))
-        state = {**grown, "G": G_new.state_dict()}
+        state = {**grown, "networks": {**grown["networks"], "G": G_new.state_dict()}}
 
 
 def test_adam_moments_follow_the_grown_rows():
@@ -218,7 +218,7 @@ def test_unsupervised_run_grows_classes_end_to_end(tiny_run):
     run = tiny_run / "results" / "grid-split" / "seed0"
     rounds = [read_labels(run / f"round_{r:02d}" / "labels.h5") for r in range(4)]
     ks = [r.k for r in rounds]
-    assert ks[0] == 1 and all(a < b for a, b in zip(ks, ks[1:])), ks
+    assert ks[0] == 1 and all(a < b for a, b in zip(ks, ks[1:], strict=False)), ks
     for r, rnd in enumerate(rounds[1:], start=1):
         # No class at or below the threshold was split, and every split class had two children.
         before = rounds[r - 1].sizes

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
+
 import h5py
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import snakemake
+import yaml
+from conftest import REPO, snakemake
 
 
 def test_dry_run_lists_every_phase(tiny_workdir):
@@ -120,3 +123,16 @@ def test_bookkeeping_keys_rerun_nothing_but_reach_the_jobs(tiny_run, tmp_path):
     snakemake(tmp_path, "--forcerun", "results/grid-uncond/seed0/round_02/model.pt")
     log = pd.read_csv(run / "round_02" / "train_log.csv")
     assert log["iteration"].tolist() == [25, 30, 35, 40]  # phase 2 of 20 steps, logged every 5
+
+
+@pytest.mark.e2e
+def test_the_image_smoke_config_runs_end_to_end(tmp_path):
+    """.test/config-images.yaml through the real snakemake: every run's final round has its image metrics."""
+    shutil.copy(REPO / ".test" / "config-images.yaml", tmp_path / "config.yaml")
+    snakemake(tmp_path, "--configfile", "config.yaml")
+    config = yaml.safe_load((tmp_path / "config.yaml").read_text())
+    for run in config["runs"]:
+        metrics = pd.read_csv(tmp_path / "results" / run / "seed0" / "round_02" / "metrics.csv")
+        names = set(metrics["metric"])
+        assert any(n.startswith("msssim") and n.endswith("_gen_intra") for n in names), run
+        assert any(n.startswith("nn_ratio_") for n in names) and any(n.startswith("clf_modes_") for n in names), run

@@ -48,7 +48,7 @@ def assign_labels(model: str, labels_path: str | None, sources: list[str], out: 
     if method.assigns_by == "centroids" and labels_path is None:
         raise ArtifactError(f"{model}: method {method.name!r} assigns to the round's centroids: pass --labels")
     assigner, kind = ASSIGNERS[method.assigns_by]
-    labels, score = assigner(state, x, batch, model, labels_path)
+    labels, score = assigner(state, x, batch, model, labels_path or "")
     _write(out, items, labels, score, kind)
     return labels
 
@@ -100,7 +100,10 @@ def _images(files: list[Path], data_shape: tuple[int, ...]) -> torch.Tensor:
         raise ArtifactError(f"{files[0]}: an image, but the model takes vectors of shape {data_shape}")
     channels, resolution = data_shape[0], data_shape[-1]
     mode = {1: "L", 3: "RGB"}[channels]
-    pixels = [np.asarray(Image.open(f).convert(mode).resize((resolution, resolution), Image.BICUBIC)) for f in files]
+    pixels = [
+        np.asarray(Image.open(f).convert(mode).resize((resolution, resolution), Image.Resampling.BICUBIC))
+        for f in files
+    ]
     array = np.stack(pixels)
     return images_to_tensor(array[:, None] if channels == 1 else array.transpose(0, 3, 1, 2), None)
 
@@ -171,8 +174,7 @@ ASSIGNERS = {
 
 
 def _write(out: str, items: list[str], labels: np.ndarray, score: np.ndarray, kind: str) -> None:
-    with atomic_path(out) as tmp:
-        with open(tmp, "w", newline="") as f:
-            writer = csv.writer(f)
-            writer.writerow(["item", "label", kind])
-            writer.writerows(zip(items, labels.tolist(), score.tolist()))
+    with atomic_path(out) as tmp, open(tmp, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["item", "label", kind])
+        writer.writerows(zip(items, labels.tolist(), score.tolist(), strict=False))

@@ -30,15 +30,15 @@ def load_rounds(paths: list[str]) -> list[LabelRound]:
     if len(set(order)) != len(order):
         raise ArtifactError(f"two labels files claim the same round ({order}): {', '.join(map(str, paths))}")
     _refuse_mixed_runs(rounds, paths)
-    for r, p, o in zip(rounds, paths, order):
+    for r, p, o in zip(rounds, paths, order, strict=False):
         r.attrs["path"], r.attrs["round"] = str(p), o
-    return [r for _, r in sorted(zip(order, rounds), key=lambda t: t[0])]
+    return [r for _, r in sorted(zip(order, rounds, strict=False), key=lambda t: t[0])]
 
 
 def _refuse_mixed_runs(rounds: list[LabelRound], paths: list[str]) -> None:
     """One audit follows one run and seed: files of another run, seed or sample set are refused, named."""
     first = rounds[0]
-    for r, p in zip(rounds[1:], paths[1:]):
+    for r, p in zip(rounds[1:], paths[1:], strict=False):
         for key in ("run", "seed"):
             if key in first.attrs and key in r.attrs and str(r.attrs[key]) != str(first.attrs[key]):
                 raise ArtifactError(
@@ -105,7 +105,7 @@ def relabelling(m: np.ndarray) -> dict[int, int] | None:
     rows, cols = m[m.sum(1) > 0], m[:, m.sum(0) > 0]
     if not (((rows > 0).sum(1) == 1).all() and ((cols > 0).sum(0) == 1).all()):
         return None
-    return {int(i): int(j) for i, j in zip(*np.nonzero(m))}
+    return {int(i): int(j) for i, j in zip(*np.nonzero(m), strict=False)}
 
 
 def _cycles(mapping: dict[int, int]) -> str:
@@ -178,9 +178,9 @@ def split_merge_events(a: LabelRound, b: LabelRound, min_share: float = 0.2) -> 
 def transitions_table(rounds: list[LabelRound]) -> pd.DataFrame:
     """Every non-zero transition count between consecutive rounds: (round_from, round_to, from, to, count)."""
     rows = []
-    for a, b in zip(rounds, rounds[1:]):
+    for a, b in zip(rounds, rounds[1:], strict=False):
         m = transition_matrix(a, b)
-        for i, j in zip(*np.nonzero(m)):
+        for i, j in zip(*np.nonzero(m), strict=False):
             rows.append(
                 {
                     "round_from": int(a.attrs["round"]),
@@ -196,7 +196,7 @@ def transitions_table(rounds: list[LabelRound]) -> pd.DataFrame:
 def audit_run(paths: list[str], out_dir: str, min_share: float = 0.2) -> dict[str, pd.DataFrame]:
     """Write transitions.csv, moves.csv and events.csv for a run's labels files into ``out_dir``."""
     rounds = load_rounds(paths)
-    pairs = list(zip(rounds, rounds[1:]))
+    pairs = list(zip(rounds, rounds[1:], strict=False))
     moves = [moved_samples(a, b) for a, b in pairs]
     events = [split_merge_events(a, b, min_share) for a, b in pairs]
     tables = {
@@ -213,7 +213,7 @@ def audit_run(paths: list[str], out_dir: str, min_share: float = 0.2) -> dict[st
 def summary(rounds: list[LabelRound], min_share: float = 0.2) -> str:
     """A few lines per round pair: how many samples moved, which classes split or merged."""
     lines = []
-    for a, b in zip(rounds, rounds[1:]):
+    for a, b in zip(rounds, rounds[1:], strict=False):
         moved = moved_samples(a, b)
         mapping = relabelling(transition_matrix(a, b))
         if len(moved) and mapping is not None:

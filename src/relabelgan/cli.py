@@ -12,8 +12,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import yaml
 
@@ -293,6 +294,23 @@ def cmd_train_evaluator(a: argparse.Namespace) -> None:
 
 
 @command(
+    "pipeline",
+    "one run and seed's rounds in this process, as the workflow runs them (no Snakemake)",
+    arg("--config", required=True, help="config.yaml holding the run"),
+    arg("--run", required=True, help="a run name under the config's runs:"),
+    arg("--seed", type=non_negative_int, required=True, help="the seed"),
+    arg("--results", required=True, help="results folder: files go to RESULTS/RUN/seedS/ as the workflow writes them"),
+    arg("--phases", type=non_negative_int, help="stop after this many phases (default: the run's rounds)"),
+    example="relabelgan pipeline --config .test/config.yaml --run grid-selfcond --seed 0 --results /tmp/results",
+)
+def cmd_pipeline(a: argparse.Namespace) -> None:
+    from .pipeline import run_pipeline
+
+    files = run_pipeline(a.config, a.run, a.seed, a.results, a.phases)
+    print(f"{a.run} seed {a.seed}: rounds written under {files.root}")
+
+
+@command(
     "audit",
     "where samples went, which moved, which classes split or merged",
     arg("labels", nargs="+", help="labels.h5 files of one run (any order)"),
@@ -325,7 +343,7 @@ def cmd_audit(a: argparse.Namespace) -> None:
             )
         print(moved_samples(by_round[a.moved], by_round[a.moved + 1]).to_string(index=False))
     if a.events:
-        for x, y in zip(rounds, rounds[1:]):
+        for x, y in zip(rounds, rounds[1:], strict=False):
             print(split_merge_events(x, y, a.min_share).to_string(index=False))
     if a.sample is None and a.moved is None and not a.events:
         print(summary(rounds, a.min_share))

@@ -37,14 +37,14 @@ def flow_figure(rounds: list[LabelRound], out: str) -> None:
     gap, width = 0.01 * n, 0.08
     fig, ax = plt.subplots(figsize=(2.2 * len(rounds) + 1, 5))
     bottoms = [_stack(r.sizes.astype(float), gap) for r in rounds]
-    for x, (r, b) in enumerate(zip(rounds, bottoms)):
+    for x, (r, base) in enumerate(zip(rounds, bottoms, strict=True)):
         for c in np.flatnonzero(r.sizes):
-            ax.add_patch(plt.Rectangle((x - width, b[c]), 2 * width, r.sizes[c], color=_colour(c), lw=0))
+            ax.add_patch(plt.Rectangle((x - width, base[c]), 2 * width, r.sizes[c], color=_colour(int(c)), lw=0))
             if r.sizes[c] > 0.04 * n:
-                ax.text(x, b[c] + r.sizes[c] / 2, str(c), ha="center", va="center", fontsize=6)
+                ax.text(x, base[c] + r.sizes[c] / 2, str(c), ha="center", va="center", fontsize=6)
     t = np.linspace(0, 1, 30)
     ease = t * t * (3 - 2 * t)  # smoothstep: bands leave and arrive horizontally
-    for x, (a, b) in enumerate(zip(rounds, rounds[1:])):
+    for x, (a, b) in enumerate(zip(rounds, rounds[1:], strict=False)):
         m = transition_matrix(a, b).astype(float)
         out_pos = bottoms[x].copy()  # next free height inside each old block
         in_pos = bottoms[x + 1].copy()
@@ -60,7 +60,7 @@ def flow_figure(rounds: list[LabelRound], out: str) -> None:
                 out_pos[i] += m[i, j]
                 in_pos[j] += m[i, j]
     ax.set_xlim(-0.5, len(rounds) - 0.5)
-    ax.set_ylim(0, max(b[-1] + r.sizes[-1] for b, r in zip(bottoms, rounds)) * 1.02)
+    ax.set_ylim(0, max(b[-1] + r.sizes[-1] for b, r in zip(bottoms, rounds, strict=False)) * 1.02)
     ax.set_xticks(range(len(rounds)), [f"round {r.attrs['round']}" for r in rounds])
     ax.set_yticks([])
     ax.set_title("label flow between rounds (block = class, band = samples moving)")
@@ -70,10 +70,10 @@ def flow_figure(rounds: list[LabelRound], out: str) -> None:
 def transitions_figure(rounds: list[LabelRound], out: str) -> None:
     """Heatmap per consecutive pair: share of old class i's samples that land in new class j."""
     plt = pyplot()
-    pairs = list(zip(rounds, rounds[1:])) or [(rounds[0], rounds[0])]
+    pairs = list(zip(rounds, rounds[1:], strict=False)) or [(rounds[0], rounds[0])]
     # Constrained layout keeps each panel's y label clear of its left neighbour.
     fig, axes = plt.subplots(1, len(pairs), figsize=(3.6 * len(pairs) + 0.8, 3.6), squeeze=False, layout="constrained")
-    for ax, (a, b) in zip(axes[0], pairs):
+    for ax, (a, b) in zip(axes[0], pairs, strict=False):
         m = transition_matrix(a, b).astype(float)
         share = m / np.maximum(m.sum(1, keepdims=True), 1)
         im = ax.imshow(share, cmap="viridis", vmin=0, vmax=1, aspect="auto", interpolation="nearest")
@@ -89,7 +89,7 @@ def sizes_figure(rounds: list[LabelRound], out: str) -> None:
     """Class sizes per round, largest first, one panel per round on a shared axis."""
     plt = pyplot()
     fig, axes = plt.subplots(1, len(rounds), figsize=(2.6 * len(rounds) + 0.6, 2.8), sharey=True, squeeze=False)
-    for ax, r in zip(axes[0], rounds):
+    for ax, r in zip(axes[0], rounds, strict=False):
         order = np.argsort(-r.sizes, kind="stable")
         ax.bar(np.arange(r.k), r.sizes[order], color=[_colour(c) for c in order], width=0.9)
         ax.set_title(f"round {r.attrs['round']} (k={r.k}, empty={(r.sizes == 0).sum()})", fontsize=9)

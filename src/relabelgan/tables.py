@@ -51,7 +51,7 @@ def format_mean_se(mean: float, se: float = float("nan")) -> str:
     return f"{mean:.{places}f}"
 
 
-def markdown_table(summary: pd.DataFrame, title: str, notes: list[str] = ()) -> str:
+def markdown_table(summary: pd.DataFrame, title: str, notes: tuple[str, ...] | list[str] = ()) -> str:
     """Runs as rows, metrics as columns, cells ``mean ± se`` (GitHub Markdown)."""
     metrics = sorted(summary["metric"].unique())
     runs = summary[["run", "method"]].drop_duplicates().sort_values("run")

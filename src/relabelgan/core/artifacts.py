@@ -13,9 +13,9 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 import h5py
 import numpy as np
@@ -127,24 +127,23 @@ def write_features(
     classes; ``assigned``: slcgan's argmax C(x)), so the relabel step reads them without torch.
     """
     blocks = [features] if isinstance(features, np.ndarray) else features
-    with atomic_path(path) as tmp:
-        with h5py.File(tmp, "w") as f:
-            ds = f.create_dataset("features", shape=(n, dim), dtype="float32", chunks=(min(chunk_rows, max(n, 1)), dim))
-            row = 0
-            for block in blocks:
-                block = np.asarray(block, dtype=np.float32)
-                ds[row : row + len(block)] = block
-                row += len(block)
-            if row != n:
-                raise ArtifactError(f"{path}: wrote {row} feature rows, expected {n}.")
-            f.create_dataset("sample_index", data=np.asarray(sample_index, dtype=np.int64))
-            for name, values in (columns or {}).items():
-                if len(values) != n:
-                    raise ArtifactError(f"{path}: column {name!r} has {len(values)} rows, expected {n}.")
-                f.create_dataset(name, data=np.asarray(values, dtype=np.int64))
-            f.attrs["format"] = FEATURES_FORMAT
-            for key, value in attrs.items():
-                f.attrs[key] = value
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+        ds = f.create_dataset("features", shape=(n, dim), dtype="float32", chunks=(min(chunk_rows, max(n, 1)), dim))
+        row = 0
+        for block in blocks:
+            block = np.asarray(block, dtype=np.float32)
+            ds[row : row + len(block)] = block
+            row += len(block)
+        if row != n:
+            raise ArtifactError(f"{path}: wrote {row} feature rows, expected {n}.")
+        f.create_dataset("sample_index", data=np.asarray(sample_index, dtype=np.int64))
+        for name, values in (columns or {}).items():
+            if len(values) != n:
+                raise ArtifactError(f"{path}: column {name!r} has {len(values)} rows, expected {n}.")
+            f.create_dataset(name, data=np.asarray(values, dtype=np.int64))
+        f.attrs["format"] = FEATURES_FORMAT
+        for key, value in attrs.items():
+            f.attrs[key] = value
 
 
 def read_features(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, dict]:
@@ -202,17 +201,16 @@ class LabelRound:
 
 def write_labels(path: str | os.PathLike, rnd: LabelRound) -> None:
     """Write a labels.h5 atomically."""
-    with atomic_path(path) as tmp:
-        with h5py.File(tmp, "w") as f:
-            f.create_dataset("labels", data=rnd.labels)
-            f.create_dataset("parent", data=rnd.parent)
-            f.create_dataset("centroids", data=rnd.centroids)
-            f.create_dataset("sizes", data=rnd.sizes)
-            f.create_dataset("sample_index", data=rnd.sample_index)
-            f.attrs["format"] = LABELS_FORMAT
-            f.attrs["k"] = rnd.k
-            for key, value in rnd.attrs.items():
-                f.attrs[key] = value
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+        f.create_dataset("labels", data=rnd.labels)
+        f.create_dataset("parent", data=rnd.parent)
+        f.create_dataset("centroids", data=rnd.centroids)
+        f.create_dataset("sizes", data=rnd.sizes)
+        f.create_dataset("sample_index", data=rnd.sample_index)
+        f.attrs["format"] = LABELS_FORMAT
+        f.attrs["k"] = rnd.k
+        for key, value in rnd.attrs.items():
+            f.attrs[key] = value
 
 
 def read_labels(path: str | os.PathLike, n_samples: int | None = None) -> LabelRound:

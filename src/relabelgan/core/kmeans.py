@@ -27,7 +27,7 @@ class KMeansResult:
     backend: str
 
 
-def _cuml_available() -> bool:
+def cuml_available() -> bool:
     """cuML imports and sees a CUDA device (asked through CuPy, which cuML brings: no torch here)."""
     try:
         import cuml  # noqa: F401
@@ -43,8 +43,8 @@ def pick_backend(name: str) -> str:
     if name not in BACKENDS:
         raise ValueError(f"kmeans backend {name!r} is unknown; choose from {BACKENDS}")
     if name == "auto":
-        return "cuml" if _cuml_available() else "sklearn"
-    if name == "cuml" and not _cuml_available():
+        return "cuml" if cuml_available() else "sklearn"
+    if name == "cuml" and not cuml_available():
         raise RuntimeError("kmeans backend 'cuml' requested but cuML or a CUDA device is not available; use 'auto'")
     return name
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import timedelta
-from typing import Iterable, Iterator, Mapping
 
 import numpy as np
 from tqdm import tqdm
@@ -43,7 +43,7 @@ class Progress:
         self.t0 = self.last = time.perf_counter()
         self.bar = tqdm(total=total, initial=done, desc=what, unit=unit, file=sys.stdout) if _on_terminal() else None
 
-    def __enter__(self) -> "Progress":
+    def __enter__(self) -> Progress:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -31,11 +31,10 @@ def _row(spec: dict, rnd: int, metric: str, value: float) -> dict:
 
 def write_metric_rows(spec: dict, rnd: int, values: dict[str, float], out: str) -> None:
     """The tidy CSV :func:`metric_rows` + :func:`write_csv` would write, without importing pandas."""
-    with atomic_path(out) as tmp:
-        with open(tmp, "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=COLUMNS)
-            writer.writeheader()
-            writer.writerows(_row(spec, rnd, k, v) for k, v in values.items())
+    with atomic_path(out) as tmp, open(tmp, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows(_row(spec, rnd, k, v) for k, v in values.items())
 
 
 def metric_rows(spec: dict, rnd: int, values: dict[str, float]) -> pd.DataFrame:

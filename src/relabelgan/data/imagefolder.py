@@ -25,7 +25,7 @@ def load_imagefolder(name: str, spec: dict) -> Dataset:
         for f in sorted((root / cls).iterdir()):
             if f.suffix.lower() not in {".png", ".jpg", ".jpeg", ".bmp", ".webp"}:
                 continue
-            img = Image.open(f).convert("RGB").resize((resolution, resolution), Image.BICUBIC)
+            img = Image.open(f).convert("RGB").resize((resolution, resolution), Image.Resampling.BICUBIC)
             images.append(np.asarray(img).transpose(2, 0, 1))
             targets.append(c)
     if not images:

@@ -89,8 +89,8 @@ def _embedded_mnist_arrays(what: str) -> tuple[np.ndarray, np.ndarray]:
         raise DatasetError(
             f"{what}: {csv} not found; reinstall {EMBEDDED_MNIST_PACKAGE} or set `path` to the MNIST idx files"
         )
-    with csv.open("rb") as f:
-        table = np.loadtxt(gzip.open(f), delimiter=",", dtype=np.int64)
+    with csv.open("rb") as f, gzip.open(f) as rows:
+        table = np.loadtxt(rows, delimiter=",", dtype=np.int64)
     if table.ndim != 2 or table.shape[1] != 28 * 28 + 1 or table.min() < 0 or table[:, :-1].max() > 255:
         raise DatasetError(
             f"{what}: {csv} is not 28x28 digits with labels (shape {table.shape}); reinstall {EMBEDDED_MNIST_PACKAGE}"

@@ -5,7 +5,7 @@ same networks trained on ground-truth labels).
 Its real/fake logit is conditioned on the class (logit = w·h + embed(y)·h), so D judges each class's
 samples against that class's real data; AC-GAN's real/fake logit is the same for every class and its
 classifier only asks that a sample be recognisable. On digits that difference is what separates a
-collapsed supervised baseline from a varied one (docs/results.md, "Digits: why the image models collapsed").
+collapsed supervised baseline from a varied one (docs/methods.md; docs/results.md, "default-digits").
 """
 
 from __future__ import annotations

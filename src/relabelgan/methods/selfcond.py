@@ -19,7 +19,7 @@ class SelfConditioned(Method):
     conditioning = "heads"
     relabels = True
     assigns_by = "centroids"  # new data: nearest centroid of the round's clusters in D's features
-    fakes = "paired"  # the reference Trainer: a D step's fakes take the real batch's classes (docs/results.md)
+    fakes = "paired"  # the reference Trainer: a D step's fakes take the real batch's classes (docs/methods.md)
 
     def check_run(self, name: str, run: dict, n_samples: int | None, source: str) -> None:
         check_cluster_count(name, run, n_samples, source, kmeans_subset=True)

@@ -17,6 +17,7 @@ from ..training.samples import class_weights, generate
 from .registry import protocol
 
 if TYPE_CHECKING:
+    from ..networks import Generator
     from .evaluator import Evaluator
 
 
@@ -27,7 +28,7 @@ class RoundContext:
 
     spec: dict
     rnd: int
-    G: torch.nn.Module
+    G: Generator
     state: dict  # the model's checkpoint (arch, method_state): z_dim and the class weights G trained with
     data: Dataset
     labels: LabelRound | None  # the labels G was trained on (None at round 0)

@@ -82,7 +82,7 @@ def _pairs(spec: dict) -> tuple[int, int]:
 
 @register_metric(
     "msssim",
-    ("msssim{side}_gen_intra", "msssim{side}_real_intra"),
+    ("msssim_w3_{side}px_gen_intra", "msssim_w3_{side}px_real_intra"),
     applies=lambda ctx: ctx.data.is_image,
 )
 def msssim_round_metrics(ctx: RoundContext) -> dict[str, float]:
@@ -101,7 +101,7 @@ def msssim_round_metrics(ctx: RoundContext) -> dict[str, float]:
 
 @register_metric(
     "msssim_by_true_class",
-    ("msssim{side}_gen_intra_clf", "msssim{side}_real_intra_truth"),
+    ("msssim_w3_{side}px_gen_intra_clf", "msssim_w3_{side}px_real_intra_truth"),
     applies=lambda ctx: ctx.data.is_image and ctx.data.y is not None and ctx.predicted is not None,
     final_only=True,
 )
@@ -112,6 +112,7 @@ def msssim_by_true_class(ctx: RoundContext) -> dict[str, float]:
     pairs, total = _pairs(ctx.spec)
     stem = protocol_name(ctx.data.x.shape[-1])
     seed = derive_seed(ctx.spec["seed"], "msssim-truth", ctx.rnd)
+    assert ctx.predicted is not None and ctx.data.y is not None  # applies() holds
     return {
         f"{stem}_gen_intra_clf": intra_class_msssim(ctx.samples[0], ctx.predicted, pairs, seed, total),
         f"{stem}_real_intra_truth": intra_class_msssim(ctx.data.x, ctx.data.y.numpy(), pairs, seed, total),

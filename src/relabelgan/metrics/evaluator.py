@@ -130,16 +130,16 @@ def _fit(
 
 def _write_report(path: str, row: dict) -> None:
     """evaluator.csv: one row (dataset, metric, value and how it was measured)."""
-    with atomic_path(path) as tmp:
-        with open(tmp, "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=list(row))
-            writer.writeheader()
-            writer.writerow(row)
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(row))
+        writer.writeheader()
+        writer.writerow(row)
 
 
 @torch.no_grad()
 def _features(model: nn.Module, x: torch.Tensor, batch: int = 4096) -> torch.Tensor:
-    return torch.cat([model[0](x[i : i + batch]) for i in range(0, len(x), batch)])
+    body = model[0]  # type: ignore[index]  # the Sequential of _network: (body, head)
+    return torch.cat([body(x[i : i + batch]) for i in range(0, len(x), batch)])
 
 
 @torch.no_grad()
@@ -269,9 +269,10 @@ def dominant_truth(labels: LabelRound, truth: np.ndarray) -> np.ndarray:
 def evaluator_round_metrics(ctx: RoundContext) -> dict[str, float]:
     """The evaluator classifier's ``clf_*`` metrics of the round's samples; ``clf_class_agreement`` where
     G's classes are the labels' (not so for a split round's new classes)."""
-    labels, data, state = ctx.labels, ctx.data, ctx.state
-    truth = labels is not None and data.y is not None and labels.k == int(state["arch"]["n_classes"])
-    dominant = dominant_truth(labels, data.y.numpy()) if truth else None
+    labels, y, state = ctx.labels, ctx.data.y, ctx.state
+    same_classes = labels is not None and labels.k == int(state["arch"]["n_classes"])
+    dominant = dominant_truth(labels, y.numpy()) if labels is not None and y is not None and same_classes else None
     x, y_gen = ctx.samples
+    assert ctx.evaluator is not None  # applies() holds
     values = evaluator_metrics(ctx.evaluator, x, y_gen.numpy(), dominant, ctx.classified)
     return {f"{k}_{ctx.tag}": v for k, v in values.items()}

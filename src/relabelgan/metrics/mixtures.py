@@ -124,6 +124,7 @@ def subsampled_mmd2(samples: np.ndarray, real: np.ndarray, bandwidth: float, siz
 def mixture_round_metrics(ctx: RoundContext) -> dict[str, float]:
     """2D mixtures: modes, HQ share, reverse KL; spread ratio on all samples, MMD² on a seeded subsample."""
     x, data = ctx.samples[0], ctx.data
+    assert data.means is not None and data.std is not None  # applies() holds: a 2D mixture
     values = {f"{k}_{ctx.tag}": v for k, v in mixture_metrics(x, data.means, data.std).items()}
     gen, real, means = x.double().numpy(), data.x.double().numpy(), data.means.double().numpy()
     size = min(MMD_SAMPLES, len(gen), len(real))

@@ -12,8 +12,9 @@ named there) with :func:`register_metric`, and its row in docs/metrics.md.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .context import RoundContext

@@ -7,7 +7,8 @@ rebuilt without the config that made it.
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import torch
 from torch import nn
@@ -113,7 +114,7 @@ def frozen(module: nn.Module) -> Iterator[nn.Module]:
     try:
         yield module
     finally:
-        for p, flag in zip(module.parameters(), flags):
+        for p, flag in zip(module.parameters(), flags, strict=False):
             p.requires_grad_(flag)
 
 
@@ -135,6 +136,6 @@ def real_data_statistics(D: Discriminator, x: torch.Tensor, batch: int, device: 
     D.train()
     for i in range(0, len(x), batch):
         D.features(x[i : i + batch].to(device))
-    for m, momentum in zip(norms, momenta):
+    for m, momentum in zip(norms, momenta, strict=False):
         m.momentum = momentum
     D.train(was_training)

@@ -14,6 +14,7 @@ so checkpoints keep loading with ``torch.load(weights_only=True)``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import torch
@@ -40,7 +41,7 @@ class ClassTree:
                 raise ValueError(f"class tree: class {c} points at node {n}, which does not exist")
 
     @classmethod
-    def roots(cls, k: int) -> "ClassTree":
+    def roots(cls, k: int) -> ClassTree:
         """k unrelated classes (ground truth, or one class for the unsupervised schedule)."""
         return cls(node_parent=[-1] * k, leaf_node=list(range(k)))
 
@@ -53,7 +54,7 @@ class ClassTree:
     def n_nodes(self) -> int:
         return len(self.node_parent)
 
-    def split(self, parent: np.ndarray | list[int]) -> "ClassTree":
+    def split(self, parent: np.ndarray | list[int]) -> ClassTree:
         """The tree after a relabel step whose new class c came from old class ``parent[c]``.
 
         An old class with one new class keeps its node; an old class with two or more gets a
@@ -88,7 +89,7 @@ class ClassTree:
         return {"node_parent": list(self.node_parent), "leaf_node": list(self.leaf_node)}
 
     @classmethod
-    def from_record(cls, record: dict) -> "ClassTree":
+    def from_record(cls, record: dict) -> ClassTree:
         return cls(list(record["node_parent"]), list(record["leaf_node"]))
 
 
@@ -112,7 +113,8 @@ class TreeBatchNorm(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.y is None:
             raise RuntimeError("TreeBatchNorm needs class labels; call it through TreeGenerator(z, y)")
-        on_path = self.path[self.y]
+        path = cast(torch.Tensor, self.path)  # a registered buffer
+        on_path = path[self.y]
         shape = (len(x), -1) + (1,) * (x.dim() - 2)
         gain = (on_path @ self.node_gain).view(shape)
         bias = (on_path @ self.node_bias).view(shape)

@@ -46,7 +46,7 @@ def dcgan_discriminator_body(
     ``batchnorm``: a BatchNorm after every convolution but the first, as the DCGAN and AC-GAN
     discriminators have. D sees a batch of fakes apart from the real batch, so the batch statistics
     tell it when G's samples are all alike; without them the digits models collapsed to one image per
-    class (docs/results.md). Off for a WGAN-GP critic, whose penalty is per sample.
+    class (docs/methods.md, "Networks"). Off for a WGAN-GP critic, whose penalty is per sample.
     """
     n, start = stages_for(resolution)
     layers: list[nn.Module] = []

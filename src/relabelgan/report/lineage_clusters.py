@@ -56,7 +56,7 @@ def clusters_figure(
         for ax in axes.flat:
             ax.axis("off")
         everything = data.x[:3000].numpy()
-        for ax, c in zip(axes.flat, classes):
+        for ax, c in zip(axes.flat, classes, strict=False):
             ax.axis("on")
             ax.scatter(*everything.T, s=1, c="0.85")
             ax.scatter(*data.x[members[c][:500]].numpy().T, s=2, c="tab:blue", label="members")

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import math
+from contextlib import AbstractContextManager as ContextManager
 from dataclasses import dataclass
-from typing import ContextManager
 
 import torch
 from torch import nn
@@ -120,8 +120,9 @@ class BatchSource:
             return to_layout(self.x[rows.to(self.x.device)], self.plan)
         rows = rows.cpu()
         slot, self._turn = self._turn, 1 - self._turn
-        if self._copied[slot] is not None:
-            self._copied[slot].synchronize()
+        copied = self._copied[slot]
+        if copied is not None:
+            copied.synchronize()
         buf = self._buffers[slot]
         if buf is None or len(buf) != len(rows):
             buf = torch.empty((len(rows), *self.x.shape[1:]), dtype=self.x.dtype, pin_memory=self.plan.pin_memory)

@@ -6,7 +6,8 @@ torch nor the dataset. The phase writes it from the networks it holds; ``relabel
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import torch
@@ -22,7 +23,7 @@ from .device import pick_device
 
 @torch.no_grad()
 def feature_blocks(
-    net: nn.Module, x: torch.Tensor, batch: int, device: torch.device, plan: AccelPlan | None = None
+    net: Any, x: torch.Tensor, batch: int, device: torch.device, plan: AccelPlan | None = None
 ) -> Iterator[np.ndarray]:
     """Yield the network's float32 features of ``x`` batch by batch, so memory stays flat as N grows.
 
@@ -46,8 +47,8 @@ def extract_features(spec: dict, rnd: int, networks: dict[str, nn.Module], model
     if data.y is not None:
         columns["truth"], attrs["truth_classes"] = data.y.numpy(), int(data.n_classes)
     method = get_method(spec["method"])
-    net, attrs["layer"] = method.feature_network(networks)  # D's last hidden layer; slcgan: C's
-    net = net.to(device)
+    feature_net, attrs["layer"] = method.feature_network(networks)  # D's last hidden layer; slcgan: C's
+    net: Any = feature_net.to(device)  # a module with features(x)
     method_columns, method_attrs = method.feature_columns(net, data.x, spec, device)  # slcgan: argmax C(x)
     columns.update(method_columns)
     attrs.update(method_attrs)

@@ -13,7 +13,7 @@ import csv
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -26,7 +26,7 @@ from ..core.seeding import derive_seed
 from ..data import load_run_dataset
 from ..data.base import Dataset
 from ..methods import get_method
-from ..networks import real_data_statistics
+from ..networks import Discriminator, Generator, real_data_statistics
 from .accel import AccelPlan, BatchSource, accel_plan, autocast, prepare_modules
 from .checkpoint import load_all_networks, load_checkpoint, save_checkpoint
 from .device import pick_device
@@ -250,7 +250,7 @@ def finish_phase(
     round_outputs: RoundOutputs | None,
 ) -> None:
     """Write model r (with provenance), the log, the sample figure and the round's outputs; drop the snapshot."""
-    G, D = p.networks["G"], p.networks["D"]
+    G, D = cast(Generator, p.networks["G"]), cast(Discriminator, p.networks["D"])
     real_data_statistics(D, p.data.x, p.spec["extract_batch"], p.device)
     final = p.snapshot(p.spec["iters_per_phase"])
     final["provenance"] = {
@@ -296,8 +296,7 @@ def _write_log(path: str, rows: list[dict]) -> None:
     keys: list[str] = []
     for row in rows:
         keys += [k for k in row if k not in keys]
-    with atomic_path(path) as tmp:
-        with open(tmp, "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=keys, restval=np.nan)
-            writer.writeheader()
-            writer.writerows(rows)
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=keys, restval=np.nan)
+        writer.writeheader()
+        writer.writerows(rows)

@@ -8,7 +8,8 @@ Each returns (loss, stats) where stats are scalars (floats or detached tensors) 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable, Protocol
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol
 
 import torch
 import torch.nn.functional as F
@@ -52,6 +53,12 @@ def _stat(x: torch.Tensor) -> torch.Tensor:
 
 class _GANUpdates:
     """The two updates of a plain GAN objective: D's and G's, by network name."""
+
+    def d_loss(self, G, D, real, y_real, z, y_fake) -> tuple[torch.Tensor, Stats]:
+        raise NotImplementedError
+
+    def g_loss(self, G, D, z, y_fake) -> tuple[torch.Tensor, Stats]:
+        raise NotImplementedError
 
     def loss(self, update: str, nets: dict, batch: Batch) -> tuple[torch.Tensor, Stats]:
         if update == "D":

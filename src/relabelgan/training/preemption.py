@@ -21,7 +21,7 @@ class Preempted:
         self.requested: str | None = None
         self._previous: dict = {}
 
-    def __enter__(self) -> "Preempted":
+    def __enter__(self) -> Preempted:
         self._previous = {s: signal.signal(s, self._handle) for s in self.SIGNALS}
         return self
 

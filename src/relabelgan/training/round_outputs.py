@@ -10,6 +10,7 @@ the commands that remake them from any model.pt (`extract`, `evaluate`), are the
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 from torch import nn
 
@@ -18,6 +19,7 @@ from ..core.progress import Stages
 from ..data.base import Dataset
 from ..metrics.context import RoundContext
 from ..metrics.evaluation import evaluate_model
+from ..networks import Generator
 from .device import pick_device
 from .features import extract_features
 
@@ -49,6 +51,7 @@ def write_round_outputs(
     extract_features(spec, rnd, networks, model, outputs.features, data)
     stages.done(f"features written to {outputs.features}")
     evaluator = load_evaluator(outputs.evaluator) if outputs.evaluator else None
-    ctx = RoundContext(spec, rnd, networks["G"], state, data, labels, pick_device(spec), evaluator)
+    G = cast(Generator, networks["G"])
+    ctx = RoundContext(spec, rnd, G, state, data, labels, pick_device(spec), evaluator)
     evaluate_model(ctx, outputs.metrics)
     stages.done(f"metrics written to {outputs.metrics}")

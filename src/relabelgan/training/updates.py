@@ -48,8 +48,9 @@ def build_updates(
     for spec in specs:
         module = networks[spec.network]
         optimizer = torch.optim.Adam(module.parameters(), lr=run[spec.lr_key], betas=tuple(run["betas"]))
-        if optimizer_states.get(spec.network) is not None:
-            optimizer.load_state_dict(optimizer_states[spec.network])
+        moments = optimizer_states.get(spec.network)
+        if moments is not None:
+            optimizer.load_state_dict(moments)
         others = tuple(networks[name] for name in spec.frozen)
         updates.append(Update(spec, module, optimizer, float(run[spec.lr_key]), others))
     return updates

@@ -157,6 +157,7 @@ class SlcGANLoss:
         if update == "G":
             return self.g_loss(G, D, C, batch.z, batch.y_fake)
         if update == "C":
+            assert batch.real is not None  # C's update draws a real batch
             return self.c_loss(D, C, batch.real, batch.gen)
         raise ValueError(f"slcgan has no update {update!r}; its updates are D, G and C")
 
@@ -174,7 +175,7 @@ class SlcGANLoss:
         loss = self.adv_weight * adv + self.aug_weight * aug + self.balance_weight * balance
         # Stats stay tensors: the loop reads them only when it logs, saving a device sync per step.
         used = torch.bincount(logits.detach().argmax(1), minlength=C.n_classes).gt(0).sum()
-        stats = {
+        stats: Stats = {
             "c_adv": adv.detach(),
             "c_aug": aug.detach(),
             "c_balance": balance.detach(),
@@ -207,7 +208,8 @@ class SlcGANLoss:
         finally:
             C.train()
         loss = self.adv_weight * adv + self.mi_weight * mi
-        return loss, {"g_adv": adv.detach(), "g_mi": mi.detach()}
+        stats: Stats = {"g_adv": adv.detach(), "g_mi": mi.detach()}
+        return loss, stats
 
 
 # ----------------------------------------------------------------------------- export
