@@ -6,6 +6,7 @@ torch nor the dataset. The phase writes it from the networks it holds; ``relabel
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from typing import Any
 
@@ -54,18 +55,21 @@ def extract_features(spec: dict, rnd: int, networks: dict[str, nn.Module], model
     attrs.update(method_attrs)
     plan = accel_plan(device, tuple(data.x.shape[1:]), len(data), precision=spec["precision"])
     prepare_modules(plan, net)
-    dim = int(net.features(to_layout(data.x[:1].to(device), plan)).shape[1])
+    # The width comes from the first block, computed in eval mode like every other: a probe forward in
+    # train mode would move BatchNorm's running statistics before the features are read.
+    blocks = feature_blocks(net, data.x, spec["extract_batch"], device, plan)
+    first = next(blocks)
     write_features(
         out,
         track_rows(
-            feature_blocks(net, data.x, spec["extract_batch"], device, plan),
+            itertools.chain([first], blocks),
             f"extract round {rnd}",
             len(data),
             spec["progress_every"],
             unit="samples",
         ),
         n=len(data),
-        dim=dim,
+        dim=int(first.shape[1]),
         sample_index=np.arange(len(data)),
         attrs=attrs,
         columns=columns,
