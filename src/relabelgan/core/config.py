@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from ..data.registry import evaluator_recipe, holds_images
+from ..data.registry import dataset_kind, evaluator_recipe, holds_images
 from .errors import ConfigError
 from .network_choice import resolve_arch
 
@@ -169,12 +169,14 @@ BASIC_EVALUATOR_KEYS = ("epochs", "test_fraction", "seed", "batch_size", "lr")
 
 def evaluator_settings_for(settings: dict, kind: str) -> dict:
     """The keys of a (resolved) ``evaluator`` block that the evaluator of ``kind`` uses: the shared and
-    basic-recipe keys and its recipe's block. The rule passes only these, so changing one recipe's
-    settings retrains only the evaluators that use it."""
+    basic-recipe keys, its recipe's block, and ``triples`` for stacked kinds. The rule passes only these,
+    so changing one recipe's settings retrains only the evaluators that use it."""
     out = {key: settings[key] for key in BASIC_EVALUATOR_KEYS}
     recipe = evaluator_recipe(kind)
     if recipe != "basic":
         out[recipe] = settings[recipe]
+    if dataset_kind(kind).stacked_channels:
+        out["triples"] = settings["triples"]
     return out
 
 

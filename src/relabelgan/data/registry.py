@@ -22,6 +22,7 @@ class DatasetKind:
     # How an evaluator of this kind's data is built and trained (metrics/evaluator.py RECIPES; "basic", or
     # the name of the recipe's block in the config's `evaluator` settings). Read on the evaluator_kind's entry.
     evaluator_recipe: str = "basic"
+    stacked_channels: int | None = None  # images stack this many evaluator_kind samples, one per channel
     fixed_size: int | None = None  # samples when the kind has a fixed size (digits)
     sized_by_n: bool = False  # the spec's ``n`` is its size (sampled kinds)
 
@@ -38,7 +39,14 @@ KINDS: dict[str, DatasetKind] = {
         DatasetKind("digits", "digits:load_digits", images=True, evaluator_kind="digits", fixed_size=1797),
         DatasetKind("mnist", "mnist:load_mnist", images=True, evaluator_kind="mnist", evaluator_recipe="digit_cnn"),
         # Stacked MNIST's evaluator reads each channel with a classifier of single MNIST digits.
-        DatasetKind("stacked_mnist", "mnist:load_stacked_mnist", images=True, evaluator_kind="mnist", sized_by_n=True),
+        DatasetKind(
+            "stacked_mnist",
+            "mnist:load_stacked_mnist",
+            images=True,
+            evaluator_kind="mnist",
+            sized_by_n=True,
+            stacked_channels=3,
+        ),
         DatasetKind("cifar10", "cifar_stl:load_cifar10", images=True),
         DatasetKind("stl10", "cifar_stl:load_stl10", images=True),
         DatasetKind("imagefolder", "imagefolder:load_imagefolder", images=True),

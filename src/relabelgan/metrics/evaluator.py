@@ -160,15 +160,17 @@ def train_evaluator(
     lr: float = 1e-3,
     *,
     digit_cnn: dict | None = None,
+    triples: int | None = None,
 ) -> float:
     """Train the evaluator of one dataset with its kind's recipe, save it to ``out`` with its real-data
     statistics, write ``report`` (evaluator.csv) and return the held-out accuracy.
 
     ``epochs``, ``batch_size``, ``lr``: the basic recipe's (ring, grid, digits); ``digit_cnn``: the
-    mnist / stacked_mnist recipe's (keys not given: the schema's defaults).
+    mnist / stacked_mnist recipe's (keys not given: the schema's defaults); ``triples``: how many images
+    stacked from held-out samples give a stacked kind's triple accuracy and ceiling (None: the default).
     """
     given = {"epochs": epochs, "test_fraction": test_fraction, "seed": seed, "batch_size": batch_size, "lr": lr}
-    given |= {"digit_cnn": digit_cnn} if digit_cnn is not None else {}
+    given |= {key: v for key, v in (("digit_cnn", digit_cnn), ("triples", triples)) if v is not None}
     settings = evaluator_settings(given)
     data = _training_set(dataset_spec, name)
     if data.y is None:
@@ -180,6 +182,7 @@ def train_evaluator(
         accuracy = float((_logits(model, data.x[test]).argmax(1) == data.y[test]).double().mean())
         real_features = _features(model, data.x).numpy()
     mu, sigma = feature_stats(real_features)
+    freq = torch.bincount(data.y, minlength=data.n_classes).double() / len(data)
     record = {"n_train": len(train), "n_test": len(test), "epochs": int(own["epochs"]), "seed": int(seed)}
     state = {
         "format": EVALUATOR_FORMAT,
@@ -194,12 +197,27 @@ def train_evaluator(
         # Real-data statistics are computed once here, so every round's evaluation reuses them.
         "real_mu": torch.from_numpy(mu),
         "real_sigma": torch.from_numpy(sigma),
-        "real_class_freq": torch.bincount(data.y, minlength=data.n_classes).double() / len(data),
+        "real_class_freq": freq,
     }
     with atomic_path(out) as tmp:
         torch.save(state, tmp)
-    _write_report(report, {"dataset": name, "metric": "evaluator_test_accuracy", "value": accuracy, **record})
+    evaluator = Evaluator(model, state["data_shape"], data.n_classes, accuracy, mu, sigma, freq.numpy())
+    _write_report(report, _report_rows(dataset_spec["kind"], name, evaluator, data, test, record, settings))
     return accuracy
+
+
+def _report_rows(
+    kind: str, name: str, evaluator: Evaluator, data: Dataset, test: np.ndarray, record: dict, settings: dict
+) -> list[dict]:
+    """evaluator.csv's rows: the held-out accuracy; for a stacked kind (Stacked MNIST) also how the mode
+    counter reads ``settings['triples']`` real images stacked from the held-out samples (stacked_report)."""
+    rows = [{"dataset": name, "metric": "evaluator_test_accuracy", "value": evaluator.test_accuracy, **record}]
+    channels = dataset_kind(kind).stacked_channels
+    if channels:
+        seed = derive_seed(record["seed"], "evaluator", name, "triples")
+        x, y = stack_held_out(data, test, settings["triples"], channels, seed)
+        rows += [{**rows[0], "metric": m, "value": v, "n_stacked": len(x)} for m, v in stacked_report(evaluator, x, y)]
+    return rows
 
 
 def _train_recipe(
@@ -219,6 +237,33 @@ def _train_recipe(
     return model, test, train
 
 
+def stack_held_out(
+    data: Dataset, test: np.ndarray, n: int, channels: int, seed: int
+) -> tuple[torch.Tensor, np.ndarray]:
+    """``n`` images stacking ``channels`` seeded random held-out samples (indices ``test``), one per
+    channel, and their classes (channel 0 the most significant digit, as data.mnist.load_stacked_mnist)."""
+    picks = test[np.random.default_rng(seed).integers(0, len(test), size=(n, channels))]
+    x = data.x[:, 0][torch.from_numpy(picks)]
+    y = data.y.numpy()[picks] @ (data.n_classes ** np.arange(channels - 1, -1, -1))
+    return x, y
+
+
+def stacked_report(evaluator: Evaluator, x: torch.Tensor, y: np.ndarray) -> list[tuple[str, float]]:
+    """What the mode counter gives for real stacked images ``x`` of classes ``y``: the share read right in
+    every channel, and its modes and reverse KL (the ceiling a generator can reach) beside the true
+    classes' (what a perfect reader would give on the same images)."""
+    pred, _, n_possible = evaluator.classify(x)
+    rows = [("evaluator_triple_accuracy", float(np.mean(pred == y)))]
+    for who, classes in (("ceiling", pred), ("truth", y)):
+        hist = class_histogram_metrics(classes, n_possible)
+        rows += [
+            (f"evaluator_{who}_modes", hist["modes"]),
+            (f"evaluator_{who}_reverse_kl", hist["reverse_kl"]),
+            (f"evaluator_{who}_reverse_kl_log10", hist["reverse_kl"] / math.log(10)),
+        ]
+    return rows
+
+
 def _fit(
     model: nn.Module, x: torch.Tensor, y: torch.Tensor, epochs: int, batch_size: int, lr: float, gen: torch.Generator
 ) -> None:
@@ -235,13 +280,15 @@ def _fit(
             opt.step()
 
 
-def _write_report(path: str, row: dict) -> None:
-    """evaluator.csv: one row (dataset, metric, value and how it was measured)."""
+def _write_report(path: str, rows: list[dict]) -> None:
+    """evaluator.csv: one row per metric (dataset, metric, value and how it was measured; ``n_stacked``:
+    the stacked images a stacked kind's triple rows are measured on, blank for the accuracy row)."""
+    fields = list(dict.fromkeys(key for row in rows for key in row))
     with atomic_path(path) as tmp:
         with open(tmp, "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=list(row))
+            writer = csv.DictWriter(f, fieldnames=fields)
             writer.writeheader()
-            writer.writerow(row)
+            writer.writerows(rows)
 
 
 def _batch(x: torch.Tensor) -> int:
