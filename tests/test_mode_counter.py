@@ -16,6 +16,7 @@ from relabelgan.data.registry import evaluator_recipe
 from relabelgan.metrics.evaluator import (
     _fit,
     build_classifier,
+    evaluator_metrics,
     load_evaluator,
     random_shift,
     stack_held_out,
@@ -134,3 +135,15 @@ def test_a_perfect_reader_reaches_the_truth_ceiling():
     for what in ("modes", "reverse_kl", "reverse_kl_log10"):
         assert rows[f"evaluator_ceiling_{what}"] == rows[f"evaluator_truth_{what}"]
     assert rows["evaluator_ceiling_modes"] >= 995
+
+
+def test_stacked_mnist_metrics_give_the_reverse_kl_in_log10_too(counter):
+    d, _, _ = counter
+    evaluator = load_evaluator(str(d / "ev.pt"))
+    stacked = load_dataset(SPEC)
+    m = evaluator_metrics(evaluator, stacked.x)
+    assert m["clf_reverse_kl_log10"] == pytest.approx(m["clf_reverse_kl"] / math.log(10), rel=1e-12)
+    collapsed = evaluator_metrics(evaluator, stacked.x[:1].repeat(100, 1, 1, 1))
+    assert collapsed["clf_reverse_kl_log10"] == pytest.approx(3.0)  # log10(1000): one mode of 1000
+    # Single digits (one class per image): no log10 twin, as for every other evaluator.
+    assert "clf_reverse_kl_log10" not in evaluator_metrics(evaluator, stacked.x[:, :1])

@@ -6,7 +6,8 @@ samples it gives (docs/metrics.md):
 - ``clf_modes``: classes predicted for at least one sample (Stacked MNIST: of the 1000 digit triples);
 - ``clf_reverse_kl``: KL(q || p) of the predicted class histogram q against the real data's p;
 - ``clf_frechet``: Fréchet distance between generated and real data in the evaluator's last hidden layer.
-For Stacked MNIST the evaluator is an MNIST digit classifier applied to each of the three channels.
+For Stacked MNIST the evaluator is an MNIST digit classifier applied to each of the three channels,
+and ``clf_reverse_kl_log10`` gives the same divergence in log10 units (the self-conditioned GAN's code).
 
 How an evaluator is built and trained is its recipe (:data:`RECIPES`), chosen per dataset kind by
 ``evaluator_recipe`` in data/registry.py: "basic" for ring, grid and digits (the conv net / MLP and
@@ -413,7 +414,8 @@ def evaluator_metrics(
     were generated for and each class's dominant true class, also ``clf_class_agreement``.
     ``classified``: ``evaluator.classify(samples)`` when the caller has it already."""
     pred, feats, n_possible = classified if classified is not None else evaluator.classify(samples)
-    if evaluator.per_channel(samples):
+    per_channel = evaluator.per_channel(samples)
+    if per_channel:
         # Stacked MNIST: the reference distribution of triples is uniform (1000 modes), as in the papers.
         hist = class_histogram_metrics(pred, n_possible)
         fd = float("nan")  # the real statistics are of single digits, not of triples
@@ -421,6 +423,8 @@ def evaluator_metrics(
         hist = class_histogram_metrics(pred, n_possible, evaluator.real_class_freq)
         fd = frechet_distance(*feature_stats(feats), evaluator.real_mu, evaluator.real_sigma)
     out = {"clf_modes": hist["modes"], "clf_reverse_kl": hist["reverse_kl"]}
+    if per_channel:  # also in log10 units, as the self-conditioned GAN's reference code reports it
+        out["clf_reverse_kl_log10"] = hist["reverse_kl"] / math.log(10)
     if np.isfinite(fd):
         out["clf_frechet"] = fd
     if classes is not None and dominant is not None:
@@ -440,7 +444,7 @@ def dominant_truth(labels: LabelRound, truth: np.ndarray) -> np.ndarray:
 
 @register_metric(
     "evaluator",
-    ("clf_modes_{n}", "clf_reverse_kl_{n}", "clf_frechet_{n}", "clf_class_agreement_{n}"),
+    ("clf_modes_{n}", "clf_reverse_kl_{n}", "clf_reverse_kl_log10_{n}", "clf_frechet_{n}", "clf_class_agreement_{n}"),
     applies=lambda ctx: ctx.evaluator is not None,
 )
 def evaluator_round_metrics(ctx: RoundContext) -> dict[str, float]:
