@@ -263,7 +263,9 @@ def _print_metrics(values: dict[str, float]) -> None:
     arg("--dataset", required=True, help="the dataset's name"),
     arg("--dataset-json", required=True, help="its resolved spec (config datasets.NAME)"),
     arg(
-        "--settings-json", required=True, help="resolved `evaluator` block: epochs, test_fraction, seed, batch_size, lr"
+        "--settings-json",
+        required=True,
+        help="resolved `evaluator` block: epochs, test_fraction, seed, batch_size, lr (digit_cnn, triples: optional)",
     ),
     arg("--out", required=True, help="evaluator.pt"),
     arg("--report", required=True, help="CSV with the test accuracy"),
@@ -289,6 +291,8 @@ def cmd_train_evaluator(a: argparse.Namespace) -> None:
         ev["seed"],
         ev["batch_size"],
         ev["lr"],
+        digit_cnn=ev.get("digit_cnn"),  # the rule passes the blocks a dataset's recipe uses; absent: defaults
+        triples=ev.get("triples"),
     )
     print(f"evaluator of {a.dataset}: test accuracy {100 * acc:.2f}%")
 

@@ -2,7 +2,7 @@
 import json
 import os
 
-from relabelgan.core.config import BOOKKEEPING_ENV, bookkeeping_env, resolve_config, run_spec
+from relabelgan.core.config import BOOKKEEPING_ENV, bookkeeping_env, evaluator_settings_for, resolve_config, run_spec
 from relabelgan.data.registry import has_evaluator as kind_has_evaluator
 from relabelgan.methods import get_method
 from relabelgan.metrics.inception import REFERENCE_STATS_NAME

@@ -15,7 +15,10 @@ rule train_evaluator:
         ),
     params:
         dataset=lambda w: json.dumps(config["datasets"][w.dataset], sort_keys=True),
-        settings=json.dumps(config["evaluator"], sort_keys=True),
+        # Only the settings this dataset's evaluator recipe uses (a digits evaluator's are as before).
+        settings=lambda w: json.dumps(
+            evaluator_settings_for(config["evaluator"], config["datasets"][w.dataset]["kind"]), sort_keys=True
+        ),
     log:
         results_path("logs/train_evaluator_{dataset}.log"),
     benchmark:

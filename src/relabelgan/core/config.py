@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from ..data.registry import holds_images
+from ..data.registry import dataset_kind, evaluator_recipe, holds_images
 from .errors import ConfigError
 from .network_choice import resolve_arch
 
@@ -139,6 +139,45 @@ def _dataset_defaults() -> dict[str, dict]:
 def complete_dataset(dataset: dict) -> dict:
     """A dataset spec with its kind's defaults (the schema's ``x-dataset-defaults``) for the keys it lacks."""
     return {**_dataset_defaults().get(dataset["kind"], {}), **dataset}
+
+
+def _property_defaults(node: dict) -> dict:
+    """The defaults a schema object node gives its properties (nested objects' own defaults filled in)."""
+    out = {}
+    for key, prop in node.get("properties", {}).items():
+        if prop.get("type") == "object" and "properties" in prop:
+            out[key] = _property_defaults(prop)
+        elif "default" in prop:
+            out[key] = prop["default"]
+    return out
+
+
+@functools.cache
+def _evaluator_defaults() -> dict:
+    with open(SCHEMA_PATH) as f:
+        return _property_defaults(yaml.safe_load(f)["properties"]["evaluator"])
+
+
+def evaluator_settings(settings: dict | None = None) -> dict:
+    """The ``evaluator`` block with the schema's defaults for the keys it lacks (nested blocks too), for
+    callers that do not pass a resolved config (the CLI given a partial --settings-json, tests)."""
+    return _deep_merge(_evaluator_defaults(), settings or {})
+
+
+BASIC_EVALUATOR_KEYS = ("epochs", "test_fraction", "seed", "batch_size", "lr")
+
+
+def evaluator_settings_for(settings: dict, kind: str) -> dict:
+    """The keys of a (resolved) ``evaluator`` block that the evaluator of ``kind`` uses: the shared and
+    basic-recipe keys, its recipe's block, and ``triples`` for stacked kinds. The rule passes only these,
+    so changing one recipe's settings retrains only the evaluators that use it."""
+    out = {key: settings[key] for key in BASIC_EVALUATOR_KEYS}
+    recipe = evaluator_recipe(kind)
+    if recipe != "basic":
+        out[recipe] = settings[recipe]
+    if dataset_kind(kind).stacked_channels:
+        out["triples"] = settings["triples"]
+    return out
 
 
 def _check_run_for_method(name: str, run: dict, dataset: dict, source: str) -> None:

@@ -19,6 +19,10 @@ class DatasetKind:
     loader: str  # "module:function" in this package; the function takes (name, completed spec)
     images: bool  # NCHW images in [-1, 1]; otherwise 2D points of a Gaussian mixture
     evaluator_kind: str | None = None  # the kind whose data the evaluator classifier learns; None: no evaluator
+    # How an evaluator of this kind's data is built and trained (metrics/evaluator.py RECIPES; "basic", or
+    # the name of the recipe's block in the config's `evaluator` settings). Read on the evaluator_kind's entry.
+    evaluator_recipe: str = "basic"
+    stacked_channels: int | None = None  # images stack this many evaluator_kind samples, one per channel
     fixed_size: int | None = None  # samples when the kind has a fixed size (digits)
     sized_by_n: bool = False  # the spec's ``n`` is its size (sampled kinds)
 
@@ -33,9 +37,16 @@ KINDS: dict[str, DatasetKind] = {
         DatasetKind("ring", "mixtures:load_ring", images=False, evaluator_kind="ring", sized_by_n=True),
         DatasetKind("grid", "mixtures:load_grid", images=False, evaluator_kind="grid", sized_by_n=True),
         DatasetKind("digits", "digits:load_digits", images=True, evaluator_kind="digits", fixed_size=1797),
-        DatasetKind("mnist", "mnist:load_mnist", images=True, evaluator_kind="mnist"),
+        DatasetKind("mnist", "mnist:load_mnist", images=True, evaluator_kind="mnist", evaluator_recipe="digit_cnn"),
         # Stacked MNIST's evaluator reads each channel with a classifier of single MNIST digits.
-        DatasetKind("stacked_mnist", "mnist:load_stacked_mnist", images=True, evaluator_kind="mnist", sized_by_n=True),
+        DatasetKind(
+            "stacked_mnist",
+            "mnist:load_stacked_mnist",
+            images=True,
+            evaluator_kind="mnist",
+            sized_by_n=True,
+            stacked_channels=3,
+        ),
         DatasetKind("cifar10", "cifar_stl:load_cifar10", images=True),
         DatasetKind("stl10", "cifar_stl:load_stl10", images=True),
         DatasetKind("imagefolder", "imagefolder:load_imagefolder", images=True),
@@ -54,6 +65,14 @@ def dataset_kind(kind: str) -> DatasetKind:
 def has_evaluator(kind: str) -> bool:
     """Whether runs on this kind get the evaluator classifier's ``clf_*`` metrics (the workflow asks)."""
     return dataset_kind(kind).evaluator_kind is not None
+
+
+def evaluator_recipe(kind: str) -> str:
+    """The recipe of the evaluator of runs on this kind: its evaluator_kind's (Stacked MNIST: MNIST's)."""
+    evaluator_kind = dataset_kind(kind).evaluator_kind
+    if evaluator_kind is None:
+        raise ValueError(f"dataset kind {kind!r} has no evaluator classifier")
+    return dataset_kind(evaluator_kind).evaluator_recipe
 
 
 def holds_images(kind: str) -> bool:

@@ -6,24 +6,32 @@ samples it gives (docs/metrics.md):
 - ``clf_modes``: classes predicted for at least one sample (Stacked MNIST: of the 1000 digit triples);
 - ``clf_reverse_kl``: KL(q || p) of the predicted class histogram q against the real data's p;
 - ``clf_frechet``: Fréchet distance between generated and real data in the evaluator's last hidden layer.
-For Stacked MNIST the evaluator is an MNIST digit classifier applied to each of the three channels.
+For Stacked MNIST the evaluator is an MNIST digit classifier applied to each of the three channels,
+and ``clf_reverse_kl_log10`` gives the same divergence in log10 units (the self-conditioned GAN's code).
+
+How an evaluator is built and trained is its recipe (:data:`RECIPES`), chosen per dataset kind by
+``evaluator_recipe`` in data/registry.py: "basic" for ring, grid and digits (the conv net / MLP and
+plain Adam these kinds' committed results were measured with), "digit_cnn" for mnist and stacked_mnist.
 """
 
 from __future__ import annotations
 
 import csv
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import torch
 from torch import nn
 
 from ..core.artifacts import ArtifactError, LabelRound, atomic_path
+from ..core.config import evaluator_settings
 from ..core.errors import ConfigError
 from ..data import load_dataset
 from ..data.base import Dataset
-from ..data.registry import dataset_kind
+from ..data.registry import dataset_kind, evaluator_recipe
 from ..training.device import derive_seed
 from .frechet import feature_stats, frechet_distance
 from .registry import register_metric
@@ -56,6 +64,83 @@ def build_classifier(data_shape: list[int], n_classes: int) -> nn.Module:
     return nn.Sequential(body, nn.Linear(FEATURE_DIM, n_classes))
 
 
+def build_digit_cnn(data_shape: list[int], n_classes: int, dropout: float = 0.5) -> nn.Module:
+    """Three conv blocks (3x3 conv, BatchNorm, ReLU, 2x2 max-pool; 32/64/128 channels), a FEATURE_DIM-unit
+    hidden layer (the feature space), then dropout and the output layer."""
+    c, h, w = data_shape
+    layers: list[nn.Module] = []
+    for width in (32, 64, 128):
+        layers += [nn.Conv2d(c, width, 3, padding=1, bias=False), nn.BatchNorm2d(width), nn.ReLU()]
+        layers.append(nn.MaxPool2d(2, ceil_mode=True))
+        c, h, w = width, math.ceil(h / 2), math.ceil(w / 2)
+    body = nn.Sequential(*layers, nn.Flatten(), nn.Linear(c * h * w, FEATURE_DIM), nn.ReLU())
+    return nn.Sequential(body, nn.Sequential(nn.Dropout(dropout), nn.Linear(FEATURE_DIM, n_classes)))
+
+
+def random_shift(x: torch.Tensor, max_shift: int, gen: torch.Generator, fill: float = -1.0) -> torch.Tensor:
+    """Each image translated by its own seeded random offset in -max_shift..max_shift px per axis; the
+    pixels shifted in are ``fill`` (the blank background of images in [-1, 1])."""
+    if max_shift == 0:
+        return x
+    n, _, h, w = x.shape
+    padded = nn.functional.pad(x, (max_shift,) * 4, value=fill).permute(0, 2, 3, 1)  # N, H', W', C
+    dy, dx = (torch.randint(0, 2 * max_shift + 1, (n,), generator=gen) for _ in range(2))
+    rows = (dy[:, None] + torch.arange(h))[:, :, None]
+    cols = (dx[:, None] + torch.arange(w))[:, None, :]
+    return padded[torch.arange(n)[:, None, None], rows, cols].permute(0, 3, 1, 2).contiguous()
+
+
+def _fit_digit_cnn(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, settings: dict, gen: torch.Generator, shifts: torch.Generator
+) -> None:
+    """Adam on cross-entropy with its rate decayed to 0 on a cosine over all steps, each batch randomly
+    shifted (``settings``: the evaluator block's ``digit_cnn``)."""
+    batch_size = settings["batch_size"]
+    opt = torch.optim.Adam(model.parameters(), lr=settings["lr"])
+    steps = settings["epochs"] * math.ceil(len(x) / batch_size)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
+    model.train()
+    for _ in range(settings["epochs"]):
+        order = torch.randperm(len(x), generator=gen)
+        for i in range(0, len(order), batch_size):
+            idx = order[i : i + batch_size]
+            loss = nn.functional.cross_entropy(model(random_shift(x[idx], settings["max_shift"], shifts)), y[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            schedule.step()
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How an evaluator is built (``build(data_shape, n_classes, settings)``) and trained
+    (``fit(model, x, y, settings, batch_order_gen, augment_gen)``); ``settings`` are the recipe's."""
+
+    build: Callable[[list[int], int, dict], nn.Module]
+    fit: Callable[[nn.Module, torch.Tensor, torch.Tensor, dict, torch.Generator, torch.Generator], None]
+
+
+RECIPES: dict[str, Recipe] = {
+    # ring, grid, digits: the evaluator their committed results were measured with (top-level settings).
+    "basic": Recipe(
+        build=lambda shape, n, settings: build_classifier(shape, n),
+        fit=lambda model, x, y, s, gen, _: _fit(model, x, y, s["epochs"], s["batch_size"], s["lr"], gen),
+    ),
+    # mnist, stacked_mnist: a digit reader accurate enough that a triple is read right (the `digit_cnn` block).
+    "digit_cnn": Recipe(
+        build=lambda shape, n, settings: build_digit_cnn(shape, n, settings["dropout"]),
+        fit=_fit_digit_cnn,
+    ),
+}
+
+
+def recipe_settings(recipe: str, settings: dict) -> dict:
+    """A recipe's settings in a completed evaluator block: the top-level keys for "basic", else its block."""
+    if recipe == "basic":
+        return {key: settings[key] for key in ("epochs", "batch_size", "lr")}
+    return dict(settings[recipe])
+
+
 def _training_set(dataset_spec: dict, name: str) -> Dataset:
     """The data the evaluator learns: the dataset itself, or the kind its registry entry names (single
     MNIST digits for Stacked MNIST)."""
@@ -75,41 +160,114 @@ def train_evaluator(
     seed: int,
     batch_size: int = 128,
     lr: float = 1e-3,
+    *,
+    digit_cnn: dict | None = None,
+    triples: int | None = None,
 ) -> float:
-    """Train the evaluator of one dataset, save it to ``out`` with its real-data statistics, return test accuracy."""
+    """Train the evaluator of one dataset with its kind's recipe, save it to ``out`` with its real-data
+    statistics, write ``report`` (evaluator.csv) and return the held-out accuracy.
+
+    ``epochs``, ``batch_size``, ``lr``: the basic recipe's (ring, grid, digits); ``digit_cnn``: the
+    mnist / stacked_mnist recipe's (keys not given: the schema's defaults); ``triples``: how many images
+    stacked from held-out samples give a stacked kind's triple accuracy and ceiling (None: the default).
+    """
+    given: dict[str, Any] = {
+        "epochs": epochs, "test_fraction": test_fraction, "seed": seed, "batch_size": batch_size, "lr": lr
+    }  # fmt: skip
+    given |= {key: v for key, v in (("digit_cnn", digit_cnn), ("triples", triples)) if v is not None}
+    settings = evaluator_settings(given)
     data = _training_set(dataset_spec, name)
     if data.y is None:
         raise ArtifactError(f"dataset {name!r} has no ground-truth labels; an evaluator cannot be trained on it")
-    torch.manual_seed(derive_seed(seed, "evaluator", name, "init"))
-    perm = np.random.default_rng(derive_seed(seed, "evaluator", name, "split")).permutation(len(data))
-    n_test = max(1, int(round(test_fraction * len(data))))
-    test, train = perm[:n_test], perm[n_test:]
-    model = build_classifier(list(data.x.shape[1:]), data.n_classes)
-    gen = torch.Generator().manual_seed(derive_seed(seed, "evaluator", name, "batches"))
-    _fit(model, data.x[train], data.y[train], epochs, batch_size, lr, gen)
-    model.eval()
+    recipe_name = evaluator_recipe(dataset_spec["kind"])
+    own = recipe_settings(recipe_name, settings)
+    model, test, train = _train_recipe(data, name, seed, test_fraction, RECIPES[recipe_name], own)
     with torch.no_grad():
         accuracy = float((_logits(model, data.x[test]).argmax(1) == data.y[test]).double().mean())
         real_features = _features(model, data.x).numpy()
     mu, sigma = feature_stats(real_features)
-    record = {"n_train": len(train), "n_test": len(test), "epochs": int(epochs), "seed": int(seed)}
+    freq = torch.bincount(data.y, minlength=data.n_classes).double() / len(data)
+    record = {"n_train": len(train), "n_test": len(test), "epochs": int(own["epochs"]), "seed": int(seed)}
     state = {
         "format": EVALUATOR_FORMAT,
         "dataset": name,
         "data_shape": list(data.x.shape[1:]),
         "n_classes": int(data.n_classes),
+        "recipe": recipe_name,
+        "recipe_settings": own,
         "state_dict": model.state_dict(),
         "test_accuracy": accuracy,
         **record,
         # Real-data statistics are computed once here, so every round's evaluation reuses them.
         "real_mu": torch.from_numpy(mu),
         "real_sigma": torch.from_numpy(sigma),
-        "real_class_freq": torch.bincount(data.y, minlength=data.n_classes).double() / len(data),
+        "real_class_freq": freq,
     }
     with atomic_path(out) as tmp:
         torch.save(state, tmp)
-    _write_report(report, {"dataset": name, "metric": "evaluator_test_accuracy", "value": accuracy, **record})
+    evaluator = Evaluator(model, list(data.x.shape[1:]), data.n_classes, accuracy, mu, sigma, freq.numpy())
+    _write_report(report, _report_rows(dataset_spec["kind"], name, evaluator, data, test, record, settings))
     return accuracy
+
+
+def _report_rows(
+    kind: str, name: str, evaluator: Evaluator, data: Dataset, test: np.ndarray, record: dict, settings: dict
+) -> list[dict]:
+    """evaluator.csv's rows: the held-out accuracy; for a stacked kind (Stacked MNIST) also how the mode
+    counter reads ``settings['triples']`` real images stacked from the held-out samples (stacked_report)."""
+    rows = [{"dataset": name, "metric": "evaluator_test_accuracy", "value": evaluator.test_accuracy, **record}]
+    channels = dataset_kind(kind).stacked_channels
+    if channels:
+        seed = derive_seed(record["seed"], "evaluator", name, "triples")
+        x, y = stack_held_out(data, test, settings["triples"], channels, seed)
+        rows += [{**rows[0], "metric": m, "value": v, "n_stacked": len(x)} for m, v in stacked_report(evaluator, x, y)]
+    return rows
+
+
+def _train_recipe(
+    data: Dataset, name: str, seed: int, test_fraction: float, recipe: Recipe, settings: dict
+) -> tuple[nn.Module, np.ndarray, np.ndarray]:
+    """(model trained by ``recipe``, in eval mode; held-out indices; training indices). The split, the
+    initialisation, the batch order and the recipe's random shifts each have their own seed stream."""
+    assert data.y is not None  # train_evaluator refuses a dataset without labels
+    torch.manual_seed(derive_seed(seed, "evaluator", name, "init"))
+    perm = np.random.default_rng(derive_seed(seed, "evaluator", name, "split")).permutation(len(data))
+    n_test = max(1, int(round(test_fraction * len(data))))
+    test, train = perm[:n_test], perm[n_test:]
+    model = recipe.build(list(data.x.shape[1:]), data.n_classes, settings)
+    gen = torch.Generator().manual_seed(derive_seed(seed, "evaluator", name, "batches"))
+    shifts = torch.Generator().manual_seed(derive_seed(seed, "evaluator", name, "shifts"))
+    recipe.fit(model, data.x[train], data.y[train], settings, gen, shifts)
+    model.eval()
+    return model, test, train
+
+
+def stack_held_out(
+    data: Dataset, test: np.ndarray, n: int, channels: int, seed: int
+) -> tuple[torch.Tensor, np.ndarray]:
+    """``n`` images stacking ``channels`` seeded random held-out samples (indices ``test``), one per
+    channel, and their classes (channel 0 the most significant digit, as data.mnist.load_stacked_mnist)."""
+    assert data.y is not None  # an evaluator's data has labels
+    picks = test[np.random.default_rng(seed).integers(0, len(test), size=(n, channels))]
+    x = data.x[:, 0][torch.from_numpy(picks)]
+    y = data.y.numpy()[picks] @ (data.n_classes ** np.arange(channels - 1, -1, -1))
+    return x, y
+
+
+def stacked_report(evaluator: Evaluator, x: torch.Tensor, y: np.ndarray) -> list[tuple[str, float]]:
+    """What the mode counter gives for real stacked images ``x`` of classes ``y``: the share read right in
+    every channel, and its modes and reverse KL (the ceiling a generator can reach) beside the true
+    classes' (what a perfect reader would give on the same images)."""
+    pred, _, n_possible = evaluator.classify(x)
+    rows = [("evaluator_triple_accuracy", float(np.mean(pred == y)))]
+    for who, classes in (("ceiling", pred), ("truth", y)):
+        hist = class_histogram_metrics(classes, n_possible)
+        rows += [
+            (f"evaluator_{who}_modes", hist["modes"]),
+            (f"evaluator_{who}_reverse_kl", hist["reverse_kl"]),
+            (f"evaluator_{who}_reverse_kl_log10", hist["reverse_kl"] / math.log(10)),
+        ]
+    return rows
 
 
 def _fit(
@@ -128,23 +286,47 @@ def _fit(
             opt.step()
 
 
-def _write_report(path: str, row: dict) -> None:
-    """evaluator.csv: one row (dataset, metric, value and how it was measured)."""
+def _write_report(path: str, rows: list[dict]) -> None:
+    """evaluator.csv: one row per metric (dataset, metric, value and how it was measured; ``n_stacked``:
+    the stacked images a stacked kind's triple rows are measured on, blank for the accuracy row)."""
+    fields = list(dict.fromkeys(key for row in rows for key in row))
     with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(row))
+        writer = csv.DictWriter(f, fieldnames=fields)
         writer.writeheader()
-        writer.writerow(row)
+        writer.writerows(rows)
+
+
+def _batch(x: torch.Tensor) -> int:
+    """Samples per inference batch: 4096, fewer for larger images (16 px: 1024, 32 px: 256), whose conv
+    activations would otherwise take hundreds of MB per batch and run slower. 2D points and 8x8 digits
+    get 4096, the batches their committed evaluators were computed in."""
+    return min(4096, max(1, 2**18 // max(1, x[0].numel())))
 
 
 @torch.no_grad()
-def _features(model: nn.Module, x: torch.Tensor, batch: int = 4096) -> torch.Tensor:
+def _features(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    batch = _batch(x)
     body = model[0]  # type: ignore[index]  # the Sequential of _network: (body, head)
     return torch.cat([body(x[i : i + batch]) for i in range(0, len(x), batch)])
 
 
 @torch.no_grad()
-def _logits(model: nn.Module, x: torch.Tensor, batch: int = 4096) -> torch.Tensor:
+def _logits(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    batch = _batch(x)
     return torch.cat([model(x[i : i + batch]) for i in range(0, len(x), batch)])
+
+
+@torch.no_grad()
+def _read(model: nn.Module, x: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """(predicted class, features) per sample in one pass: ``model(x)`` is ``model[1](model[0](x))``,
+    so both are the values :func:`_logits` and :func:`_features` give."""
+    batch, (body, head) = _batch(x), cast(nn.Sequential, model)
+    preds, feats = [], []
+    for i in range(0, len(x), batch):
+        f = body(x[i : i + batch])
+        preds.append(head(f).argmax(1))
+        feats.append(f)
+    return torch.cat(preds).numpy(), torch.cat(feats).numpy()
 
 
 @dataclass
@@ -168,13 +350,11 @@ class Evaluator:
         self.model.eval()
         if self.per_channel(x):
             c = x.shape[1]
-            parts = [x[:, i : i + 1] for i in range(c)]
-            preds = [_logits(self.model, p).argmax(1).numpy() for p in parts]
+            preds, feats = zip(*(_read(self.model, x[:, i : i + 1]) for i in range(c)), strict=True)
             # Channel 0 is the most significant digit, as in data.mnist.load_stacked_mnist.
             cls = sum(p * self.n_classes ** (c - 1 - i) for i, p in enumerate(preds))
-            feats = np.concatenate([_features(self.model, p).numpy() for p in parts], 1)
-            return cls, feats, self.n_classes**c
-        return _logits(self.model, x).argmax(1).numpy(), _features(self.model, x).numpy(), self.n_classes
+            return cls, np.concatenate(feats, 1), self.n_classes**c
+        return (*_read(self.model, x), self.n_classes)
 
 
 def load_evaluator(path: str) -> Evaluator:
@@ -191,7 +371,10 @@ def load_evaluator(path: str) -> Evaluator:
         ) from e
     if not isinstance(state, dict) or state.get("format") != EVALUATOR_FORMAT:
         raise ArtifactError(f"{path}: not a {EVALUATOR_FORMAT} file")
-    model = build_classifier(state["data_shape"], state["n_classes"])
+    recipe = state.get("recipe", "basic")  # files written before recipes were basic
+    if recipe not in RECIPES:
+        raise ArtifactError(f"{path}: evaluator recipe {recipe!r} unknown here ({', '.join(RECIPES)})")
+    model = RECIPES[recipe].build(state["data_shape"], state["n_classes"], state.get("recipe_settings", {}))
     model.load_state_dict(state["state_dict"])
     model.eval()
     return Evaluator(
@@ -236,7 +419,8 @@ def evaluator_metrics(
     were generated for and each class's dominant true class, also ``clf_class_agreement``.
     ``classified``: ``evaluator.classify(samples)`` when the caller has it already."""
     pred, feats, n_possible = classified if classified is not None else evaluator.classify(samples)
-    if evaluator.per_channel(samples):
+    per_channel = evaluator.per_channel(samples)
+    if per_channel:
         # Stacked MNIST: the reference distribution of triples is uniform (1000 modes), as in the papers.
         hist = class_histogram_metrics(pred, n_possible)
         fd = float("nan")  # the real statistics are of single digits, not of triples
@@ -244,6 +428,8 @@ def evaluator_metrics(
         hist = class_histogram_metrics(pred, n_possible, evaluator.real_class_freq)
         fd = frechet_distance(*feature_stats(feats), evaluator.real_mu, evaluator.real_sigma)
     out = {"clf_modes": hist["modes"], "clf_reverse_kl": hist["reverse_kl"]}
+    if per_channel:  # also in log10 units, as the self-conditioned GAN's reference code reports it
+        out["clf_reverse_kl_log10"] = hist["reverse_kl"] / math.log(10)
     if np.isfinite(fd):
         out["clf_frechet"] = fd
     if classes is not None and dominant is not None:
@@ -263,7 +449,7 @@ def dominant_truth(labels: LabelRound, truth: np.ndarray) -> np.ndarray:
 
 @register_metric(
     "evaluator",
-    ("clf_modes_{n}", "clf_reverse_kl_{n}", "clf_frechet_{n}", "clf_class_agreement_{n}"),
+    ("clf_modes_{n}", "clf_reverse_kl_{n}", "clf_reverse_kl_log10_{n}", "clf_frechet_{n}", "clf_class_agreement_{n}"),
     applies=lambda ctx: ctx.evaluator is not None,
 )
 def evaluator_round_metrics(ctx: RoundContext) -> dict[str, float]:
