@@ -492,14 +492,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .core.artifacts import ArtifactError
-    from .core.config import ConfigError
-    from .core.errors import DatasetError
+    from .core.errors import UserError
 
     args = build_parser().parse_args(argv)
     try:
         args.func(args)
-    except (ArtifactError, ConfigError, DatasetError) as e:
+    except UserError as e:
         print(f"relabelgan {args.command}: error: {e}", file=sys.stderr)
         return 2
     except FileNotFoundError as e:  # an input path the command was given (metrics CSVs, label lists)

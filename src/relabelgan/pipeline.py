@@ -15,7 +15,7 @@ from pathlib import Path
 import yaml
 
 from .core.artifacts import atomic_path
-from .core.config import load_config, run_spec
+from .core.config import evaluator_settings_for, load_config, run_spec
 from .initialise import init_round
 from .methods import get_method
 from .relabel import relabel, write_label_quality
@@ -113,11 +113,13 @@ def _evaluator(config: dict, dataset: str, results: Path) -> str | None:
         return None
     out = results / "evaluators" / dataset
     if not (out / "evaluator.pt").exists():
-        ev = config["evaluator"]
+        spec = config["datasets"][dataset]
+        ev = evaluator_settings_for(config["evaluator"], spec["kind"])  # what the rule passes
         out.mkdir(parents=True, exist_ok=True)
         train_evaluator(
-            config["datasets"][dataset], dataset, str(out / "evaluator.pt"), str(out / "evaluator.csv"),
+            spec, dataset, str(out / "evaluator.pt"), str(out / "evaluator.csv"),
             ev["epochs"], ev["test_fraction"], ev["seed"], ev["batch_size"], ev["lr"],
+            digit_cnn=ev.get("digit_cnn"), triples=ev.get("triples"),
         )  # fmt: skip
     return str(out / "evaluator.pt")
 

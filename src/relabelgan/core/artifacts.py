@@ -20,12 +20,10 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from .errors import ArtifactError  # raised here; defined with the other input errors
+
 FEATURES_FORMAT = "relabelgan-features/1"
 LABELS_FORMAT = "relabelgan-labels/1"
-
-
-class ArtifactError(RuntimeError):
-    """An artifact is missing, truncated or does not fit the run; the message names the file."""
 
 
 def sha256(path: str | os.PathLike, chunk: int = 1 << 20) -> str:

@@ -1,12 +1,21 @@
 """Errors of bad input, defined apart from the modules that raise them so the CLI catches them
-without importing torch (ArtifactError lives in the torch-free artifacts.py)."""
+without importing torch. Every one is a :class:`UserError` (stylegan2-ada's UserError): the CLI turns
+it into one line and exit status 2; anything else is a bug and keeps its traceback."""
 
 from __future__ import annotations
 
 
-class ConfigError(ValueError):
+class UserError(Exception):
+    """Bad input: a config, dataset or artifact the user can fix; the message names it and what to do."""
+
+
+class ConfigError(UserError, ValueError):
     """The config has a bad key or value; the message names it."""
 
 
-class DatasetError(FileNotFoundError):
+class DatasetError(UserError, FileNotFoundError):
     """A dataset's files are missing or malformed; the message names the path and what to do."""
+
+
+class ArtifactError(UserError, RuntimeError):
+    """An artifact is missing, truncated or does not fit the run; the message names the file."""
