@@ -138,8 +138,13 @@ class Method:
         """(network, layer name) whose ``features(x)`` a round's features.h5 stores: D's last hidden layer."""
         return networks["D"], "last_hidden"
 
-    def feature_columns(self, net, x: torch.Tensor, spec: dict, device: torch.device) -> tuple[dict, dict]:
-        """(per-sample columns, attributes) the method adds to features.h5 beside the ground truth."""
+    def feature_columns(
+        self, net, x: torch.Tensor, spec: dict, device: torch.device, networks: dict[str, nn.Module]
+    ) -> tuple[dict, dict]:
+        """(per-sample columns, attributes) the method adds to features.h5 beside the ground truth.
+
+        ``net``: the feature network (on ``device``); ``networks``: every network of the same model by
+        name, for a column that needs another one (online's nearest centroid of its network K)."""
         return {}, {}
 
 
