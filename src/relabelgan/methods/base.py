@@ -86,7 +86,8 @@ class Method:
     # ------------------------------------------------------------------ labels
     def label_source(self, spec: dict, rnd: int) -> str:
         """Where round ``rnd``'s labels come from: 'dataset' (round 0), 'previous' (carried forward),
-        'features' (clustered or split from features.h5) or 'clusterer' (slcgan's argmax C(x))."""
+        'features' (clustered or split from features.h5) or 'clusterer' (a network's own assignment that
+        the phase stored in features.h5: slcgan's argmax C(x), online's nearest centroid of K)."""
         return "dataset" if rnd == 0 else "previous"
 
     def labels_round(self, rnd: int) -> int:
