@@ -157,6 +157,11 @@ def test_labels_are_the_nearest_centroid_of_k_and_counts_carry_over_phases(tmp_p
     with h5py.File(r[1] / "features.h5") as f:
         assert np.array_equal(f["assigned"][...], nearest) and attrs["online_classes"] == 9
     assert np.array_equal(labels1.labels, nearest)
+    # G's classes in the round's metrics and samples: drawn by the final assignment, not by round 0's sizes.
+    sizes1 = load_checkpoint(m1)["method_state"]["class_sizes"]
+    assert torch.equal(sizes1, torch.as_tensor(labels1.sizes)) and not torch.equal(
+        sizes1, torch.as_tensor(labels0.sizes)
+    )
     # A nearest centroid by exact distances too (up to float32 ties).
     d2 = ((feats[:, None, :].astype(np.float64) - K1["centroids"].numpy()[None].astype(np.float64)) ** 2).sum(-1)
     assert (d2[np.arange(len(feats)), labels1.labels] <= d2.min(1) + 1e-4).all()

@@ -126,6 +126,14 @@ class Method:
         """The phase's update list: D ``d_steps`` times, then G (methods with networks of their own add theirs)."""
         return gan_updates(spec["d_steps"])
 
+    def trained_class_sizes(
+        self, networks: dict[str, nn.Module], x: torch.Tensor, spec: dict, device: torch.device
+    ) -> np.ndarray | None:
+        """Class sizes of what G ended the phase trained on, when the classes moved during the phase (the
+        final model's ``class_sizes``, by which its metrics and samples draw G's classes); None: the
+        labels file's, which the phase trained on throughout."""
+        return None
+
     def extra_networks(self, spec: dict, arch: dict) -> dict[str, dict]:
         """Architecture records of the networks this method trains beside G and D, by name (none here)."""
         return {}

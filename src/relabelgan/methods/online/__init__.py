@@ -68,6 +68,16 @@ class OnlineClustering(SelfConditioned):
             raise ArtifactError(f"{e}; rerun relabel for round 0 of this run") from None
         return state
 
+    def trained_class_sizes(
+        self, networks: dict[str, nn.Module], x: torch.Tensor, spec: dict, device: torch.device
+    ) -> np.ndarray:
+        from .centroids import OnlineCentroids, assigned_column
+
+        # The classes moved with K during the phase: G's last steps drew the final assignment's.
+        K = networks["K"]
+        assert isinstance(K, OnlineCentroids)
+        return np.bincount(assigned_column(self.feature_network(networks)[0], K, x, spec, device), minlength=K.k)
+
     def label_source(self, spec: dict, rnd: int) -> str:
         return super().label_source(spec, rnd) if rnd == 0 else "clusterer"
 
