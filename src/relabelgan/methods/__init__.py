@@ -9,6 +9,7 @@ from __future__ import annotations
 from .acgan import ACGAN
 from .base import Method, RoundFeatures
 from .cgan import ConditionalGAN
+from .online import OnlineClustering
 from .pixelkmeans import PixelKMeans
 from .random_labels import RandomLabels
 from .selfcond import SelfConditioned
@@ -27,6 +28,7 @@ METHODS: dict[str, Method] = {
         PixelKMeans(),
         ClassSplitting(),
         SelfLabeled(),
+        OnlineClustering(),
     )
 }
 

@@ -86,7 +86,8 @@ class Method:
     # ------------------------------------------------------------------ labels
     def label_source(self, spec: dict, rnd: int) -> str:
         """Where round ``rnd``'s labels come from: 'dataset' (round 0), 'previous' (carried forward),
-        'features' (clustered or split from features.h5) or 'clusterer' (slcgan's argmax C(x))."""
+        'features' (clustered or split from features.h5) or 'clusterer' (a network's own assignment that
+        the phase stored in features.h5: slcgan's argmax C(x), online's nearest centroid of K)."""
         return "dataset" if rnd == 0 else "previous"
 
     def labels_round(self, rnd: int) -> int:
@@ -125,6 +126,14 @@ class Method:
         """The phase's update list: D ``d_steps`` times, then G (methods with networks of their own add theirs)."""
         return gan_updates(spec["d_steps"])
 
+    def trained_class_sizes(
+        self, networks: dict[str, nn.Module], x: torch.Tensor, spec: dict, device: torch.device
+    ) -> np.ndarray | None:
+        """Class sizes of what G ended the phase trained on, when the classes moved during the phase (the
+        final model's ``class_sizes``, by which its metrics and samples draw G's classes); None: the
+        labels file's, which the phase trained on throughout."""
+        return None
+
     def extra_networks(self, spec: dict, arch: dict) -> dict[str, dict]:
         """Architecture records of the networks this method trains beside G and D, by name (none here)."""
         return {}
@@ -138,8 +147,13 @@ class Method:
         """(network, layer name) whose ``features(x)`` a round's features.h5 stores: D's last hidden layer."""
         return networks["D"], "last_hidden"
 
-    def feature_columns(self, net, x: torch.Tensor, spec: dict, device: torch.device) -> tuple[dict, dict]:
-        """(per-sample columns, attributes) the method adds to features.h5 beside the ground truth."""
+    def feature_columns(
+        self, net, x: torch.Tensor, spec: dict, device: torch.device, networks: dict[str, nn.Module]
+    ) -> tuple[dict, dict]:
+        """(per-sample columns, attributes) the method adds to features.h5 beside the ground truth.
+
+        ``net``: the feature network (on ``device``); ``networks``: every network of the same model by
+        name, for a column that needs another one (online's nearest centroid of its network K)."""
         return {}, {}
 
 

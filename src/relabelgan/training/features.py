@@ -50,7 +50,8 @@ def extract_features(spec: dict, rnd: int, networks: dict[str, nn.Module], model
     method = get_method(spec["method"])
     feature_net, attrs["layer"] = method.feature_network(networks)  # D's last hidden layer; slcgan: C's
     net: Any = feature_net.to(device)  # a module with features(x)
-    method_columns, method_attrs = method.feature_columns(net, data.x, spec, device)  # slcgan: argmax C(x)
+    # slcgan: argmax C(x); a method may read its other networks (the networks of the same model) too.
+    method_columns, method_attrs = method.feature_columns(net, data.x, spec, device, networks)
     columns.update(method_columns)
     attrs.update(method_attrs)
     plan = accel_plan(device, tuple(data.x.shape[1:]), len(data), precision=spec["precision"])

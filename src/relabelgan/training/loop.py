@@ -252,6 +252,11 @@ def finish_phase(
     """Write model r (with provenance), the log, the sample figure and the round's outputs; drop the snapshot."""
     G, D = cast(Generator, p.networks["G"]), cast(Discriminator, p.networks["D"])
     real_data_statistics(D, p.data.x, p.spec["extract_batch"], p.device)
+    # The classes G ends the phase drawn by (checkpoint's class_sizes: the metrics', the samples'): the
+    # labels file's, unless the method's classes moved during the phase.
+    sizes = get_method(p.spec["method"]).trained_class_sizes(p.networks, p.data.x, p.spec, p.device)
+    if sizes is not None:
+        p.batches.sizes = torch.as_tensor(sizes)
     final = p.snapshot(p.spec["iters_per_phase"])
     final["provenance"] = {
         "spec": p.spec,

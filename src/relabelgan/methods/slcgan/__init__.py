@@ -84,7 +84,9 @@ class SelfLabeled(Method):
     def feature_network(self, networks: dict[str, nn.Module]) -> tuple[nn.Module, str]:
         return networks["C"], "clusterer_penultimate"
 
-    def feature_columns(self, net, x: torch.Tensor, spec: dict, device: torch.device) -> tuple[dict, dict]:
+    def feature_columns(
+        self, net, x: torch.Tensor, spec: dict, device: torch.device, networks: dict[str, nn.Module]
+    ) -> tuple[dict, dict]:
         from .objective import cluster_labels
 
         assigned = cluster_labels(net, x, spec["extract_batch"], device)
