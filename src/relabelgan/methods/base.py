@@ -204,3 +204,21 @@ def check_cluster_count(name: str, run: dict, n_samples: int | None, source: str
         raise ConfigError(
             f"{source}: runs.{name}.k is {k}, more than the {n_samples} samples of dataset {run['dataset']!r}; lower k"
         )
+
+
+def assigned_round(
+    round_features: RoundFeatures, previous: LabelRound | None, classes_attr: str, labels_from: str, missing: str
+) -> LabelRound:
+    """A round whose labels a phase stored in features.h5 (column ``assigned``, class count in attribute
+    ``classes_attr``: slcgan's argmax C(x), online's nearest centroid); parents from the previous round,
+    centroids the members' means. ``missing``: what to tell the user when the column is not there."""
+    from ..core.kmeans import cluster_means
+
+    labels = round_features.column("assigned")
+    if labels is None or classes_attr not in round_features.attrs:
+        raise ArtifactError(f"{round_features.path}: has no column 'assigned' ({missing}); rerun the phase")
+    k = int(round_features.attrs[classes_attr])
+    parent = class_parents(previous, labels, k) if previous is not None else np.full(k, -1)
+    centroids = cluster_means(round_features.features, labels, k)[0]
+    attrs = {"labels_from": labels_from, "source_model": round_features.attrs.get("model", "")}
+    return LabelRound(labels, parent, centroids, round_features.sample_index, attrs)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ...core.artifacts import ArtifactError, LabelRound
-from ..base import RoundFeatures, class_parents
+from ..base import RoundFeatures, assigned_round
 from ..selfcond import SelfConditioned
 
 if TYPE_CHECKING:
@@ -84,21 +84,10 @@ class OnlineClustering(SelfConditioned):
     def make_labels(
         self, spec: dict, rnd: int, round_features: RoundFeatures, previous: LabelRound | None
     ) -> LabelRound:
-        from ...core.kmeans import cluster_means
-
         if rnd == 0:
             return super().make_labels(spec, rnd, round_features, previous)
-        labels = round_features.column("assigned")
-        if labels is None or "online_classes" not in round_features.attrs:
-            raise ArtifactError(
-                f"{round_features.path}: has no column 'assigned' (the nearest online centroid of every sample); "
-                "it was not made by a phase of method 'online', rerun the phase"
-            )
-        k = int(round_features.attrs["online_classes"])
-        parent = class_parents(previous, labels, k) if previous is not None else np.full(k, -1)
-        centroids = cluster_means(round_features.features, labels, k)[0]
-        attrs = {"labels_from": "nearest online centroid", "source_model": round_features.attrs.get("model", "")}
-        return LabelRound(labels, parent, centroids, round_features.sample_index, attrs)
+        missing = "the nearest online centroid of every sample; it was not made by a phase of method 'online'"
+        return assigned_round(round_features, previous, "online_classes", "nearest online centroid", missing)
 
     def feature_columns(
         self, net, x: torch.Tensor, spec: dict, device: torch.device, networks: dict[str, nn.Module]

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import numpy as np
-
-from ...core.artifacts import ArtifactError, LabelRound
+from ...core.artifacts import LabelRound
 from ...training.plan import Sampling, UpdateSpec, gan_updates
-from ..base import Method, RoundFeatures, check_cluster_count, class_parents
+from ..base import Method, RoundFeatures, assigned_round, check_cluster_count
 
 if TYPE_CHECKING:
     import torch
@@ -67,19 +65,8 @@ class SelfLabeled(Method):
     def make_labels(
         self, spec: dict, rnd: int, round_features: RoundFeatures, previous: LabelRound | None
     ) -> LabelRound:
-        from ...core.kmeans import cluster_means
-
-        labels = round_features.column("assigned")
-        if labels is None or "clusterer_classes" not in round_features.attrs:
-            raise ArtifactError(
-                f"{round_features.path}: has no column 'assigned' (argmax C(x)); it was not made "
-                "for slcgan, rerun the phase"
-            )
-        k = int(round_features.attrs["clusterer_classes"])
-        parent = class_parents(previous, labels, k) if previous is not None else np.full(k, -1)
-        attrs = {"labels_from": "argmax C(x)", "source_model": round_features.attrs.get("model", "")}  # C's checkpoint
-        centroids = cluster_means(round_features.features, labels, k)[0]
-        return LabelRound(labels, parent, centroids, round_features.sample_index, attrs)
+        missing = "argmax C(x); it was not made for slcgan"
+        return assigned_round(round_features, previous, "clusterer_classes", "argmax C(x)", missing)
 
     def feature_network(self, networks: dict[str, nn.Module]) -> tuple[nn.Module, str]:
         return networks["C"], "clusterer_penultimate"
