@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import REPO, tiny_config, write_config
+from conftest import REPO, resumed_phase, tiny_config, write_config
 
-from relabelgan.core.artifacts import ArtifactError, read_features, read_labels, sha256
+from relabelgan.core.artifacts import ArtifactError, read_features, read_labels
 from relabelgan.core.config import load_config, run_spec
 from relabelgan.core.kmeans import assign, cluster_means
 from relabelgan.initialise import init_round
@@ -22,7 +22,7 @@ from relabelgan.methods.base import class_parents
 from relabelgan.methods.online.centroids import OnlineCentroids, OnlineLoss, buffers_kept, relabel_batch
 from relabelgan.networks import build_networks, network_arch
 from relabelgan.relabel import relabel
-from relabelgan.training.checkpoint import load_checkpoint, save_checkpoint
+from relabelgan.training.checkpoint import load_checkpoint
 from relabelgan.training.loop import train_phase
 from relabelgan.training.round_outputs import RoundOutputs
 from relabelgan.training.sampling import Batch
@@ -198,16 +198,9 @@ def test_resume_equals_an_uninterrupted_phase(tmp_path):
     spec = run_spec(load_config(write_config(tmp_path, _config())), "grid-online", 0)
     model, labels = _round(spec, tmp_path / "r0", 0)
 
-    def train(s: dict, out) -> dict:
-        train_phase(s, 1, model, labels, str(out / "model.pt"), str(out / "log.csv"), str(out / "s.png"))
-        return load_checkpoint(out / "model.pt")
-
-    full = train(spec, tmp_path / "full")
-    # The state after 4 iterations, saved as the 8-iteration phase's resume.pt (what SIGTERM would leave).
-    snap = train({**spec, "iters_per_phase": 4}, tmp_path / "half")
-    snap.update({"phase_iter": 4, "log": [], "inputs": {"model_in": sha256(model), "labels": sha256(labels)}})
-    save_checkpoint(tmp_path / "resumed" / "resume.pt", snap)
-    resumed = train(spec, tmp_path / "resumed")
+    # The state after 4 of 8 iterations, saved as the phase's resume.pt (what SIGTERM would leave).
+    assert spec["iters_per_phase"] == 8
+    full, snap, resumed = resumed_phase(spec, model, labels, tmp_path)
     assert int(snap["networks"]["K"]["counts"].sum()) == 4 * BATCH
     assert not torch.equal(snap["networks"]["K"]["centroids"], full["networks"]["K"]["centroids"])
     for key, value in full["networks"]["K"].items():

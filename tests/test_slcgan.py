@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import SLCGAN_RUN, relabelgan, tiny_config, write_config
+from conftest import SLCGAN_RUN, relabelgan, resumed_phase, tiny_config, write_config
 
 from relabelgan.core.artifacts import write_features
 from relabelgan.core.config import read_spec
@@ -312,13 +312,10 @@ def test_exported_labels_and_features_are_those_of_c_in_the_checkpoint(tmp_path,
 
 def test_resume_restores_c_and_its_optimizer(tmp_path):
     """A phase continued from an in-phase snapshot ends with the same G, D and C as an uninterrupted one."""
-    from relabelgan.core.artifacts import sha256
     from relabelgan.core.config import load_config, run_spec
     from relabelgan.extract import extract_round
     from relabelgan.initialise import init_model
     from relabelgan.relabel import relabel
-    from relabelgan.training.checkpoint import save_checkpoint
-    from relabelgan.training.loop import train_phase
 
     cfg_path = write_config(tmp_path, _tiny_slc_config(iters_per_phase=8, snapshot_every=4, log_every=4))
     spec = run_spec(load_config(cfg_path), "grid-slcgan", 0)
@@ -328,16 +325,9 @@ def test_resume_restores_c_and_its_optimizer(tmp_path):
     extract_round(spec, 0, model, feats)
     relabel(spec, 0, labels, feats)
 
-    def train(s: dict, out) -> dict:
-        train_phase(s, 1, model, labels, str(out / "model.pt"), str(out / "log.csv"), str(out / "s.png"))
-        return load_checkpoint(out / "model.pt")
-
-    full = train(spec, tmp_path / "full")
-    # The state after 4 iterations, saved as the 8-iteration phase's resume.pt (what SIGTERM would leave).
-    snap = train({**spec, "iters_per_phase": 4}, tmp_path / "half")
-    snap.update({"phase_iter": 4, "log": [], "inputs": {"model_in": sha256(model), "labels": sha256(labels)}})
-    save_checkpoint(tmp_path / "resumed" / "resume.pt", snap)
-    resumed = train(spec, tmp_path / "resumed")
+    # The state after 4 of 8 iterations, saved as the phase's resume.pt (what SIGTERM would leave).
+    assert spec["iters_per_phase"] == 8
+    full, snap, resumed = resumed_phase(spec, model, labels, tmp_path)
     assert any(
         not torch.equal(a, b)
         for a, b in zip(snap["networks"]["C"].values(), full["networks"]["C"].values(), strict=False)
