@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -30,7 +31,7 @@ import yaml
 
 from relabelgan.core.artifacts import atomic_path
 from relabelgan.core.tidy import COLUMNS
-from relabelgan.tables import final_round, format_mean_se, summarise
+from relabelgan.tables import TRAINED_PURITY, final_round, format_mean_se, summarise, with_trained_labels_purity
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -105,6 +106,19 @@ def collect(results: Path, to: Path) -> list[Path]:
         written.append(out)
     if not written:
         raise InputError(f"{results}: no finished run/seed (RUN/seedN/round_*/metrics.csv up to its last round)")
+    return written + copy_evaluator_reports(results, to)
+
+
+def copy_evaluator_reports(results: Path, to: Path) -> list[Path]:
+    """Each dataset's evaluator.csv (held-out accuracy; for Stacked MNIST the triple accuracy and the
+    ceiling on real triples) as ``to/evaluators/<dataset>.csv``; return the files written."""
+    written = []
+    for report in sorted(results.glob("evaluators/*/evaluator.csv")):
+        out = to / "evaluators" / f"{report.parent.name}.csv"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(out) as tmp:
+            tmp.write_bytes(report.read_bytes())
+        written.append(out)
     return written
 
 
@@ -186,8 +200,8 @@ DIGITS_METRICS = [
     ("clf_frechet_10k", "evaluator Fréchet (10k)"),
     ("clf_modes_10k", "evaluator modes"),
     ("clf_class_agreement_10k", "class agreement"),
-    ("labels_purity", "labels purity"),
-    ("labels_nmi", "labels NMI"),
+    (TRAINED_PURITY, "purity of the labels G trained on"),
+    ("labels_nmi", "last labels' NMI"),
     ("nn_ratio_1k", "nearest-neighbour ratio"),
 ]
 # The same comparison on one footing for every method (docs/metrics.md, "By true class"): shown where made.
@@ -215,12 +229,21 @@ def _with_msssim_gap(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([frame, *(gap[COLUMNS] for gap in gaps)], ignore_index=True)
 
 
+def _without_one_class_agreement(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` less the class agreement of one-class runs (uncond, labels NMI 0 in every round): such a
+    G has no classes to follow (files made before the evaluator skipped them hold a value)."""
+    nmi = frame[frame["metric"] == "labels_nmi"].groupby("run")["value"].max()
+    one_class = set(nmi[nmi == 0].index)
+    drop = frame["run"].isin(one_class) & frame["metric"].str.startswith("clf_class_agreement")
+    return frame[~drop]
+
+
 def digits_section(frame: pd.DataFrame) -> str:
     """A config's digits runs (configs/images.yaml, config.yaml): final round, mean ± standard error over seeds."""
     frame = frame[frame["dataset"] == "digits"] if len(frame) else frame
     if not len(frame):
         return "Not run yet."
-    summary = summarise(final_round(_with_msssim_gap(frame)))
+    summary = summarise(final_round(with_trained_labels_purity(_without_one_class_agreement(_with_msssim_gap(frame)))))
     by_truth = DIGITS_TRUTH_METRICS if DIGITS_TRUTH_METRICS[0][0] in set(frame["metric"]) else []
     metrics = DIGITS_METRICS + by_truth
     header = "| run | seeds | " + " | ".join(h for _, h in metrics) + " |"
@@ -233,8 +256,9 @@ def digits_section(frame: pd.DataFrame) -> str:
         "Final round, mean ± standard error over the seeds shown (no ± with one seed). Labels NMI: the "
         "run's last labels against the digit classes (round 0's, the ground truth or one class, for "
         "fixed-label methods). Gap: generated minus real, per seed (the bar: at most 0.1). "
-        "Class agreement: the share of samples the evaluator reads as their class's dominant digit (compare "
-        "with the labels' purity; – for runs evaluated before the metric existed)."
+        "Class agreement: the share of samples the evaluator reads as their class's dominant digit, beside "
+        "the purity of the labels G was trained on (round r's model trains on round r-1's labels; a G that "
+        "follows its classes reaches about that purity; – for runs evaluated before the metric existed)."
         + (
             " By digit: generated samples grouped by the digit the evaluator reads, real digits by their "
             "true class (docs/metrics.md); gap by digit likewise."
@@ -245,9 +269,16 @@ def digits_section(frame: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-# Same paper, Table 2 (Stacked MNIST), as printed: mean ± standard error over five trials.
+# Same paper, Table 2 (Stacked MNIST), as printed: modes, reverse KL; mean ± standard error over five trials.
 PAPER_TABLE2_TRIALS = 5
-PAPER_TABLE2 = {"uncond": ("133.4 ± 17.70", "2.97 ± 0.216"), "selfcond": ("1000.0 ± 0.00", "0.08 ± 0.009")}
+PAPER_TABLE2 = {
+    "smnist-uncond": ("133.4 ± 17.70", "2.97 ± 0.216"),
+    "smnist-random": ("240.0 ± 12.02", "2.90 ± 0.192"),
+    "smnist-online": ("995.8 ± 0.86", "0.17 ± 0.027"),
+    "smnist-selfcond-supinit": ("1000.0 ± 0.00", "0.08 ± 0.014"),
+    "smnist-selfcond": ("1000.0 ± 0.00", "0.08 ± 0.009"),
+    "smnist-cgan": ("1000.0 ± 0.00", "0.08 ± 0.003"),
+}
 SMNIST_METRICS = [
     ("clf_modes_10k", "modes (of 1,000)"),
     ("clf_reverse_kl_10k", "reverse KL"),
@@ -263,7 +294,7 @@ def smnist_section(frame: pd.DataFrame) -> str:
     header = "| method | source | seeds | " + " | ".join(h for _, h in SMNIST_METRICS) + " |"
     lines = [header, "| --- | --- | --- |" + " --- |" * len(SMNIST_METRICS)]
     for method, name in (("uncond", "GAN"), ("selfcond", "Self-conditioned (k = 100)")):
-        paper = list(PAPER_TABLE2[method]) + ["–"] * (len(SMNIST_METRICS) - 2)
+        paper = list(PAPER_TABLE2[f"smnist-{method}"]) + ["–"] * (len(SMNIST_METRICS) - 2)
         lines.append(f"| {name} | paper, Table 2 | {PAPER_TABLE2_TRIALS} | " + " | ".join(paper) + " |")
         run = f"smnist-{method}"
         if len(frame) and run in set(frame["run"]):
@@ -280,12 +311,89 @@ def smnist_section(frame: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-SECTIONS = {
-    "paper-2d": ("paper-2d", table1_section),
-    "paper-2d-rounds": ("paper-2d", rounds_section),
-    "default-digits": ("default", digits_section),
-    "images-digits": ("images", digits_section),
-    "images-smnist": ("images", smnist_section),
+# configs/stacked-mnist.yaml's runs in Table 2's order: (run, the paper's row name).
+TABLE2_ROWS = [
+    ("smnist-uncond", "GAN"),
+    ("smnist-random", "Random Labels"),
+    ("smnist-online", "Online Clustering"),
+    ("smnist-selfcond-supinit", "Ours + Supervised Init."),
+    ("smnist-selfcond", "Our Method"),
+    ("smnist-cgan", "Class-conditional GAN"),
+]
+TABLE2_METRICS = [
+    ("clf_modes_10k", "modes (of 1,000)"),
+    ("clf_reverse_kl_10k", "reverse KL (nats)"),
+    ("clf_reverse_kl_log10_10k", "reverse KL (log10)"),
+    ("clf_class_agreement_10k", "class agreement"),
+    (TRAINED_PURITY, "purity of the labels G trained on"),
+    ("labels_nmi", "last labels' NMI"),
+    ("msssim_w3_64px_gen_intra", "MS-SSIM within G's classes"),
+]
+# The mode counter on real held-out triples (evaluator.csv, copied by `collect`): the row a perfect G reaches.
+CEILING = [
+    ("evaluator_ceiling_modes", "clf_modes_10k"),
+    ("evaluator_ceiling_reverse_kl", "clf_reverse_kl_10k"),
+    ("evaluator_ceiling_reverse_kl_log10", "clf_reverse_kl_log10_10k"),
+]
+
+
+def _ceiling_cells(folder: Path) -> tuple[list[str], str] | None:
+    """The ceiling row's cells and the evaluator's accuracies, from ``folder``/evaluators/smnist.csv."""
+    path = folder / "evaluators" / "smnist.csv"
+    if not path.is_file():
+        return None
+    rows = pd.read_csv(path).set_index("metric")["value"]
+    by_metric = {ours: format_mean_se(float(rows[theirs])) for theirs, ours in CEILING if theirs in rows}
+    cells = [by_metric.get(m, "–") for m, _ in TABLE2_METRICS]
+    digit, triple = rows.get("evaluator_test_accuracy"), rows.get("evaluator_triple_accuracy")
+    return cells, f"{100 * digit:.1f} % of held-out digits and {100 * triple:.1f} % of held-out triples"
+
+
+def table2_section(frame: pd.DataFrame, folder: Path | None = None) -> str:
+    """configs/stacked-mnist.yaml: the paper's Table 2 rows (Stacked MNIST) beside ours, final round."""
+    if len(frame):
+        frame = with_trained_labels_purity(_without_one_class_agreement(frame))
+    summary = summarise(final_round(frame)) if len(frame) else pd.DataFrame(columns=["run", "metric"])
+    header = "| method | source | seeds | " + " | ".join(h for _, h in TABLE2_METRICS) + " |"
+    lines = [header, "| --- | --- | --- |" + " --- |" * len(TABLE2_METRICS)]
+    for run, name in TABLE2_ROWS:
+        modes, kl = PAPER_TABLE2[run]
+        paper = [modes, "–", kl] + ["–"] * (len(TABLE2_METRICS) - 3)
+        lines.append(f"| {name} | paper, Table 2 | {PAPER_TABLE2_TRIALS} | " + " | ".join(paper) + " |")
+        if len(frame) and run in set(frame["run"]):
+            ours = _our_cells(summary, run, TABLE2_METRICS)
+            lines.append(f"| {name} | ours (`{run}`) | {_seeds_text(frame, run)} | " + " | ".join(ours) + " |")
+        else:
+            lines.append(f"| {name} | ours (`{run}`) | not run yet |" + " |" * len(TABLE2_METRICS))
+    ceiling = _ceiling_cells(folder) if folder is not None else None
+    if ceiling is not None:
+        lines.append("| real triples (the ceiling) | the evaluator | – | " + " | ".join(ceiling[0]) + " |")
+    lines += [
+        "",
+        "Ours: the model after the last phase, mean ± standard error over the seeds shown (no ± with one seed); "
+        "modes and reverse KL of 10,000 samples read per channel by the Stacked-MNIST evaluator"
+        + (f" (it reads {ceiling[1]})" if ceiling is not None else "")
+        + ". Paper: five trials as printed; its reverse KL is in the log10 units of its code. Class agreement: "
+        "the share of samples read as their class's most common triple, beside the purity of the labels G "
+        "was trained on (round r's model trains on round r-1's labels). MS-SSIM within G's classes: of sample "
+        "pairs of one class (1 = identical; for the one-class GAN, pairs of any samples). – = no value.",
+    ]
+    return "\n".join(lines)
+
+
+def _tables_of(section: Callable[[pd.DataFrame], str]) -> Callable[[Path], str]:
+    """A section made from the per-run files of a folder alone."""
+    return lambda folder: section(load_results(folder))
+
+
+# name -> (folder under docs/results, the section's text from that folder)
+SECTIONS: dict[str, tuple[str, Callable[[Path], str]]] = {
+    "paper-2d": ("paper-2d", _tables_of(table1_section)),
+    "paper-2d-rounds": ("paper-2d", _tables_of(rounds_section)),
+    "default-digits": ("default", _tables_of(digits_section)),
+    "images-digits": ("images", _tables_of(digits_section)),
+    "images-smnist": ("images", _tables_of(smnist_section)),
+    "stacked-mnist": ("stacked-mnist", lambda folder: table2_section(load_results(folder), folder)),
 }
 
 
@@ -327,7 +435,7 @@ def build(results: Path, doc: Path, appendix: Path | None = None) -> list[str]:
     texts = {path: path.read_text() for path in [doc, appendix or appendix_of(doc)] if path.is_file()}
     for name, (folder, make) in SECTIONS.items():
         where = _holder(texts, name)
-        texts[where] = replace_section(texts[where], name, make(load_results(results / folder)), where)
+        texts[where] = replace_section(texts[where], name, make(results / folder), where)
     for path, text in texts.items():
         with atomic_path(path) as tmp:
             tmp.write_text(text)

@@ -33,6 +33,9 @@ Prose between the sections.
 <!-- results_tables:images-smnist begin -->
 <!-- results_tables:images-smnist end -->
 
+<!-- results_tables:stacked-mnist begin -->
+<!-- results_tables:stacked-mnist end -->
+
 Closing prose.
 """
 
@@ -191,3 +194,56 @@ def test_the_script_does_not_import_torch():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
+
+
+def _rows(run: str, method: str, seed: int, values: dict[tuple[int, str], float]) -> list[dict]:
+    return [
+        {"run": run, "dataset": "smnist", "method": method, "seed": seed, "round": r, "metric": m, "value": v}
+        for (r, m), v in values.items()
+    ]
+
+
+def test_table2_puts_each_models_agreement_beside_the_purity_of_the_labels_it_trained_on(tmp_path):
+    """Model r trains on labels r-1: its class agreement is read against those labels' purity, not round
+    r's own; the one-class GAN shows none; the evaluator's ceiling row comes from its evaluator.csv."""
+    folder = tmp_path / "docs" / "results" / "stacked-mnist"
+    selfcond = {(r, "labels_purity"): p for r, p in ((0, 0.04), (1, 0.05), (2, 0.06))}
+    selfcond |= {(2, "clf_class_agreement_10k"): 0.03, (2, "clf_modes_10k"): 400.0, (2, "labels_nmi"): 0.5}
+    uncond = {(0, "labels_purity"): 0.001, (0, "labels_nmi"): 0.0, (2, "clf_class_agreement_10k"): 0.001}
+    uncond |= {(2, "clf_modes_10k"): 500.0}
+    for run, method, values in (("smnist-selfcond", "selfcond", selfcond), ("smnist-uncond", "uncond", uncond)):
+        (folder / run).mkdir(parents=True)
+        pd.DataFrame(_rows(run, method, 0, values)).to_csv(folder / run / "seed0.csv", index=False)
+    (folder / "evaluators").mkdir()
+    pd.DataFrame(
+        [
+            {"dataset": "smnist", "metric": "evaluator_test_accuracy", "value": 0.986},
+            {"dataset": "smnist", "metric": "evaluator_triple_accuracy", "value": 0.957},
+            {"dataset": "smnist", "metric": "evaluator_ceiling_modes", "value": 1000.0},
+            {"dataset": "smnist", "metric": "evaluator_ceiling_reverse_kl", "value": 0.0574},
+            {"dataset": "smnist", "metric": "evaluator_ceiling_reverse_kl_log10", "value": 0.0250},
+        ]
+    ).to_csv(folder / "evaluators" / "smnist.csv", index=False)
+    doc = tmp_path / "docs" / "results.md"
+    doc.write_text(DOC)
+    out = _run("build", "--results", str(tmp_path / "docs" / "results"), "--doc", str(doc))
+    assert out.returncode == 0, out.stderr
+    table = doc.read_text().split("stacked-mnist begin -->")[1].split("<!-- results_tables:stacked-mnist end")[0]
+    # agreement 0.03 beside round 1's purity 0.05 (not round 2's 0.06)
+    assert "| Our Method | ours (`smnist-selfcond`) | 1 (0) | 400 | – | – | 0.0300 | 0.0500 | 0.500 | – |" in table
+    assert "| GAN | ours (`smnist-uncond`) | 1 (0) | 500 | – | – | – | – | 0 | – |" in table
+    assert "| Online Clustering | ours (`smnist-online`) | not run yet |" in table
+    assert "| Online Clustering | paper, Table 2 | 5 | 995.8 ± 0.86 | – | 0.17 ± 0.027 |" in table
+    assert "| real triples (the ceiling) | the evaluator | – | 1000 | 0.0574 | 0.0250 |" in table
+    assert "98.6 % of held-out digits and 95.7 % of held-out triples" in table
+
+
+def test_collect_copies_each_datasets_evaluator_report(tmp_path):
+    results, to = tmp_path / "results", tmp_path / "docs" / "stacked-mnist"
+    _fake_run(results, "smnist-uncond", 0, 1, {"clf_modes_10k": 500.0})
+    (results / "evaluators" / "smnist").mkdir(parents=True)
+    (results / "evaluators" / "smnist" / "evaluator.csv").write_text("dataset,metric,value\nsmnist,x,1\n")
+    out = _run("collect", str(results), "--to", str(to))
+    assert out.returncode == 0, out.stderr
+    assert (to / "evaluators" / "smnist.csv").read_text() == "dataset,metric,value\nsmnist,x,1\n"
+    assert (to / "smnist-uncond" / "seed0.csv").exists()

@@ -21,6 +21,30 @@ def final_round(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[frame["round"] == last]
 
 
+TRAINED_PURITY = "trained_labels_purity"
+
+
+def with_trained_labels_purity(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` plus, for every run, seed and round r that has a class agreement, ``trained_labels_purity``:
+    the ``labels_purity`` of the labels that round's model was trained on (the latest label round before
+    r: model r trains on labels r-1, or on round 0's for a method whose labels never change).
+
+    ``clf_class_agreement`` compares G's samples with those labels, so this is the purity to read it
+    against; round r's own ``labels_purity`` belongs to labels clustered from model r's features, which
+    no model has trained on yet.
+    """
+    keys = ["run", "dataset", "method", "seed"]
+    purity = frame.loc[frame["metric"] == "labels_purity", [*keys, "round", "value"]].sort_values("round")
+    agreement = frame[frame["metric"].str.startswith("clf_class_agreement")]
+    wanted = agreement[[*keys, "round"]].drop_duplicates().sort_values("round")
+    if wanted.empty or purity.empty:
+        return frame
+    # The latest purity strictly before each round, per run and seed.
+    derived = pd.merge_asof(wanted, purity, on="round", by=keys, allow_exact_matches=False)
+    derived = derived.dropna(subset=["value"]).assign(metric=TRAINED_PURITY)[list(frame.columns)]
+    return pd.concat([frame[frame["metric"] != TRAINED_PURITY], derived], ignore_index=True)
+
+
 def summarise(frame: pd.DataFrame) -> pd.DataFrame:
     """(run, method, metric) → mean, se, n over seeds."""
     g = frame.groupby(["run", "method", "metric"], sort=True)["value"]
@@ -84,6 +108,7 @@ def comparison(
     frame = frame[frame["dataset"] == dataset]
     if frame.empty:
         raise ValueError(f"{metrics_csv}: no metrics for dataset {dataset!r}")
+    frame = with_trained_labels_purity(frame)
     summary = summarise(final_round(frame))
     with atomic_path(out_csv) as tmp:
         summary.to_csv(tmp, index=False)

@@ -456,7 +456,8 @@ def evaluator_round_metrics(ctx: RoundContext) -> dict[str, float]:
     """The evaluator classifier's ``clf_*`` metrics of the round's samples; ``clf_class_agreement`` where
     G's classes are the labels' (not so for a split round's new classes)."""
     labels, y, state = ctx.labels, ctx.data.y, ctx.state
-    same_classes = labels is not None and labels.k == int(state["arch"]["n_classes"])
+    # A one-class G (uncond) has no classes to follow; a split round's new classes are not the labels'.
+    same_classes = labels is not None and 1 < labels.k == int(state["arch"]["n_classes"])
     dominant = dominant_truth(labels, y.numpy()) if labels is not None and y is not None and same_classes else None
     x, y_gen = ctx.samples
     assert ctx.evaluator is not None  # applies() holds
