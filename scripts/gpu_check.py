@@ -15,6 +15,9 @@ Steps, each timed and each writing under the output folder (``--out``, default $
               penalty (d_gp) included, must be finite                                -> splitting/
   gp_bf16     the WGAN-GP penalty and critic gradients of the trained splitting model on
               one batch under bf16 autocast + channels-last, beside fp32             -> gp_bf16.txt
+  smnist_paper  configs/stacked-mnist-paper.yaml's selfcond run (the paper's DCGAN, batch, Adam, k = 100)
+              on the embedded MNIST digits, 2 phases of 300 steps: its step rate and the
+              whole protocol's GPU-hours from it                                     -> smnist_paper/
   benchmark   scripts/benchmark.py --gpu (bf16 vs fp32 it/s, cuML vs scikit-learn)   -> benchmark_gpu.txt
 
 summary.txt holds one line per step. Exit status: 0 every step passed; 1 a step failed (a line
@@ -58,6 +61,7 @@ class Setting:
     width: int  # base channel width of the DCGANs
     batch_size: int
     rehearsal: bool
+    smnist_iters: int  # steps per phase of the Stacked-MNIST paper-protocol step
 
 
 def refuse_without_gpu(rehearsal: bool) -> None:
@@ -342,6 +346,61 @@ def gp_bf16(setting: Setting, work: Path, out: Path) -> str:
     return f"gp bf16 {bf16['gp']:.4g} vs fp32 {results['fp32']['gp']:.4g} (relative difference {rel:.2g}), finite"
 
 
+# configs/stacked-mnist-paper.yaml's full protocol: 3 phases of its iters_per_phase, six runs, five seeds.
+SMNIST_PAPER = REPO / "configs" / "stacked-mnist-paper.yaml"
+
+
+def smnist_config(setting: Setting, work: Path) -> dict:
+    """configs/stacked-mnist-paper.yaml's selfcond run (the paper's networks, batch, Adam and k = 100) for a
+    few hundred steps in two phases (one re-clustering), stacked from the embedded MNIST digits: a lent
+    machine has no /data/mnist. The CPU rehearsal shrinks the data, the width and the evaluator."""
+    import yaml
+
+    config = yaml.safe_load(SMNIST_PAPER.read_text())
+    config["results"] = str(work / "smnist")
+    config["seeds"] = [0]
+    config["runs"] = {"smnist-selfcond": config["runs"]["smnist-selfcond"]}
+    dataset = config["datasets"]["smnist"]
+    dataset.pop("path")
+    config["defaults"].update(
+        device=setting.device, rounds=2, iters_per_phase=setting.smnist_iters, log_every=10, snapshot_every=10**6
+    )
+    if setting.rehearsal:
+        dataset["n"] = setting.n_images
+        config["defaults"].update(width=setting.width, eval_samples=1000, kmeans={"n_init": 1, "subset": 1000})
+        config["evaluator"] = {"digit_cnn": {"epochs": 1}, "triples": 1000}
+    return config
+
+
+def smnist_paper(setting: Setting, work: Path, out: Path) -> str:
+    """The paper protocol's step rate here, and the whole protocol's GPU-hours from it."""
+    import pandas as pd
+    import yaml
+
+    config_path = work / "smnist.yaml"
+    config = smnist_config(setting, work)
+    config_path.write_text(yaml.safe_dump(config))
+    results = work / "smnist-results"
+    cli("pipeline", "--config", config_path, "--run", "smnist-selfcond", "--seed", 0, "--results", results)
+    seed_dir = results / "smnist-selfcond" / "seed0"
+    for r in (1, 2):
+        keep_small_outputs(seed_dir / f"round_{r:02d}", out / "smnist_paper" / f"round_{r:02d}")
+        check_phase(seed_dir / f"round_{r:02d}", setting.device, ("d_loss", "g_loss"))
+    log = pd.read_csv(seed_dir / "round_02" / "train_log.csv")
+    steps_per_s = (log["iteration"].iloc[-1] - log["iteration"].iloc[0]) / (
+        log["seconds"].iloc[-1] - log["seconds"].iloc[0]
+    )
+    paper = yaml.safe_load(SMNIST_PAPER.read_text())
+    steps = paper["defaults"]["rounds"] * paper["defaults"]["iters_per_phase"]
+    runs = len(paper["runs"]) * len(paper["seeds"])
+    hours = steps / steps_per_s / 3600
+    return (
+        f"{setting.smnist_iters} steps x 2 phases of the paper's selfcond run on {setting.device}: "
+        f"{steps_per_s:.1f} steps/s in phase 2, so its {steps:,} training steps take {hours:.2f} h a run, "
+        f"{hours * runs:.1f} GPU-hours for its {runs} runs (training only; k-means and evaluation not counted)"
+    )
+
+
 def benchmark(setting: Setting, out: Path) -> str:
     cmd = [sys.executable, str(REPO / "scripts" / "benchmark.py"), "--gpu"]
     proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=240)
@@ -383,7 +442,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     refuse_without_gpu(args.rehearse_on_cpu)
     setting = (
-        Setting("cpu", 1000, 2, 8, 16, True) if args.rehearse_on_cpu else Setting("cuda", N_IMAGES, 50, 64, 64, False)
+        Setting("cpu", 1000, 2, 8, 16, True, 4)
+        if args.rehearse_on_cpu
+        else Setting("cuda", N_IMAGES, 50, 64, 64, False, 300)
     )
     out = Path(args.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -399,6 +460,7 @@ def main(argv: list[str] | None = None) -> int:
             "selfcond": lambda: selfcond(setting, work, out),
             "splitting": lambda: splitting(setting, work, out),
             "gp_bf16": lambda: gp_bf16(setting, work, out),
+            "smnist_paper": lambda: smnist_paper(setting, work, out),
             "benchmark": lambda: benchmark(setting, out),
         }
         results = [run_step(name, fn, out) for name, fn in steps.items()]

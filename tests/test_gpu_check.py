@@ -13,7 +13,7 @@ import torch
 from conftest import BIN, REPO
 
 SCRIPT = REPO / "scripts" / "gpu_check.sh"
-STEPS = ("machine", "data", "cuda_tests", "selfcond", "splitting", "gp_bf16", "benchmark")
+STEPS = ("machine", "data", "cuda_tests", "selfcond", "splitting", "gp_bf16", "smnist_paper", "benchmark")
 
 
 def gpu_check(*args: str, timeout: int) -> subprocess.CompletedProcess:
@@ -54,6 +54,8 @@ def test_cpu_rehearsal_runs_every_step_and_writes_the_summary(tmp_path: Path):
         "selfcond/extraction.txt",
         "splitting/round_02/train_log.csv",
         "selfcond/round_01/samples.png",
+        "smnist_paper/round_02/train_log.csv",
     ):
         assert (out / name).stat().st_size > 0, name
     assert "d_gp" in (out / "splitting" / "round_02" / "train_log.csv").read_text().splitlines()[0]
+    assert "GPU-hours for its 30 runs" in next(line for line in summary if line.startswith("smnist_paper"))

@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from conftest import tiny_config
 
 from relabelgan.core.config import resolve_config, run_spec
+from relabelgan.core.errors import ConfigError
 from relabelgan.methods import get_method
 from relabelgan.networks import build_networks, network_arch
 from relabelgan.training.losses import NonSaturatingLoss, WGANGPLoss
@@ -170,3 +171,32 @@ def test_real_data_statistics_leave_a_d_without_batchnorm_alone():
     before = {k: v.clone() for k, v in D.state_dict().items()}
     real_data_statistics(D, torch.rand(32, 1, 8, 8), 16, "cpu")
     assert all(torch.equal(before[k], v) for k, v in D.state_dict().items())
+
+
+def test_dcgan_shallow_is_the_self_conditioned_gans_stacked_mnist_network():
+    """stevliu/self-conditioned-gan's dcgan_shallow: G 4x4x8w -> three transposed convs -> 32 px; D four
+    4x4 stride-2 convs, each with BatchNorm, whose 2x2x8w output (2,048 at width 64) is clustered."""
+    spec = {"arch": "dcgan_shallow", "z_dim": 128, "embed_dim": 256, "embed_norm": True, "width": 64, "d_norm": "auto"}
+    record = network_arch(spec, (3, 32, 32), 100, "heads")
+    assert record["d_norm"] == "batch"
+    G, D = build_networks(record)
+    z, y = torch.randn(3, 128), torch.tensor([0, 5, 99])
+    x = G(z, y)
+    out = D(x, y)
+    assert x.shape == (3, 3, 32, 32) and out.features.shape == (3, 2048) and out.adv.shape == (3,)
+    convs = [m for m in D.body if isinstance(m, torch.nn.Conv2d)]
+    assert [(c.in_channels, c.out_channels, c.kernel_size, c.stride) for c in convs] == [
+        (3, 64, (4, 4), (2, 2)),
+        (64, 128, (4, 4), (2, 2)),
+        (128, 256, (4, 4), (2, 2)),
+        (256, 512, (4, 4), (2, 2)),
+    ]
+    assert _batchnorms(D.body) == 4
+    ups = [m for m in G.body.net if isinstance(m, torch.nn.ConvTranspose2d)]
+    assert [(u.in_channels, u.out_channels) for u in ups] == [(512, 256), (256, 128), (128, 64)]
+
+
+def test_dcgan_shallow_refuses_images_other_than_32_px():
+    spec = {"arch": "dcgan_shallow", "z_dim": 4, "embed_dim": 3, "embed_norm": False, "width": 4, "d_norm": "auto"}
+    with pytest.raises(ConfigError, match="arch dcgan_shallow is the self-conditioned GAN's 32x32"):
+        build_networks(network_arch(spec, (1, 8, 8), K, "heads"))

@@ -16,7 +16,12 @@ from torch import nn
 from ..core.network_choice import resolve_arch, resolve_d_norm
 from .class_tree import ClassTree, TreeGenerator
 from .conditional import Discriminator, DOutput, Generator
-from .dcgan import DCGANGeneratorBody, dcgan_discriminator_body
+from .dcgan import (
+    DCGANGeneratorBody,
+    ShallowDCGANGeneratorBody,
+    dcgan_discriminator_body,
+    shallow_dcgan_discriminator_body,
+)
 from .mlp import mlp_discriminator_body, mlp_generator_body
 from .resnet import WIDTHS as RESNET_WIDTHS
 from .resnet import ResNetCriticBody, ResNetGeneratorBody
@@ -49,13 +54,26 @@ def _dcgan(arch: dict) -> tuple[nn.Module, nn.Module, int]:
     return DCGANGeneratorBody(_g_in(arch), c, res, arch["width"]), d_body, feat
 
 
+def _dcgan_shallow(arch: dict) -> tuple[nn.Module, nn.Module, int]:
+    c, res, _ = arch["data_shape"]
+    d_body, feat = shallow_dcgan_discriminator_body(c, res, arch["width"], batchnorm=arch["d_norm"] == "batch")
+    return ShallowDCGANGeneratorBody(_g_in(arch), c, res, arch["width"]), d_body, feat
+
+
 def _resnet(arch: dict) -> tuple[nn.Module, nn.Module, int]:
     c, res, _ = arch["data_shape"]
     width = arch["width"]
     return ResNetGeneratorBody(_g_in(arch), c, res, width), ResNetCriticBody(c, res, width), width
 
 
-ARCHITECTURES = {"mlp": _mlp, "dcgan": _dcgan, "resnet_a": _resnet, "resnet_b": _resnet, "resnet_small": _resnet}
+ARCHITECTURES = {
+    "mlp": _mlp,
+    "dcgan": _dcgan,
+    "dcgan_shallow": _dcgan_shallow,
+    "resnet_a": _resnet,
+    "resnet_b": _resnet,
+    "resnet_small": _resnet,
+}
 
 
 def network_arch(

@@ -63,3 +63,58 @@ def dcgan_discriminator_body(
         c_in = 2 * c
     layers += conv(c_in, c_in, 3, 1)
     return nn.Sequential(*layers), c_in * start * start
+
+
+# The self-conditioned GAN's Stacked-MNIST networks (stevliu/self-conditioned-gan,
+# gan_training/models/dcgan_shallow.py), for its 32x32 images only.
+SHALLOW_RESOLUTION = 32
+
+
+def _check_shallow(resolution: int) -> None:
+    if resolution != SHALLOW_RESOLUTION:
+        from ..core.errors import ConfigError
+
+        raise ConfigError(
+            f"arch dcgan_shallow is the self-conditioned GAN's 32x32 Stacked-MNIST network, but the dataset's "
+            f"images are {resolution}x{resolution}; set arch: dcgan (any size) or a 32 px dataset"
+        )
+
+
+class ShallowDCGANGeneratorBody(nn.Module):
+    """A linear map to 4x4x(8w), three 4x4 stride-2 transposed convolutions halving the channels, each
+    with BatchNorm and ReLU, then a 3x3 convolution to the image and tanh (no BatchNorm after the linear
+    map, unlike :class:`DCGANGeneratorBody`)."""
+
+    def __init__(self, in_dim: int, channels: int, resolution: int, width: int = 64) -> None:
+        super().__init__()
+        _check_shallow(resolution)
+        self.top = width * 8
+        self.fc = nn.Linear(in_dim, self.top * 4 * 4)
+        blocks: list[nn.Module] = []
+        c = self.top
+        for _ in range(3):
+            blocks += [nn.ConvTranspose2d(c, c // 2, 4, 2, 1), nn.BatchNorm2d(c // 2), nn.ReLU()]
+            c //= 2
+        blocks += [nn.Conv2d(c, channels, 3, 1, 1), nn.Tanh()]
+        self.net = nn.Sequential(*blocks)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(self.fc(z).view(len(z), self.top, 4, 4))
+
+
+def shallow_dcgan_discriminator_body(
+    channels: int, resolution: int, width: int = 64, batchnorm: bool = True
+) -> tuple[nn.Sequential, int]:
+    """Four 4x4 stride-2 convolutions, channels -> w -> 2w -> 4w -> 8w, each followed by BatchNorm (the
+    first too, as the reference has it) and LeakyReLU 0.2; the flattened 2x2x8w output (2,048 values at
+    width 64) is the feature space the self-conditioned GAN clusters."""
+    _check_shallow(resolution)
+    layers: list[nn.Module] = []
+    c_in = channels
+    for i in range(4):
+        c_out = width * 2**i
+        layers += [nn.Conv2d(c_in, c_out, 4, 2, 1), *([nn.BatchNorm2d(c_out)] if batchnorm else [])]
+        layers += [nn.LeakyReLU(0.2)]
+        c_in = c_out
+    side = resolution // 2**4
+    return nn.Sequential(*layers), c_in * side * side
