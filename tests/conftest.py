@@ -199,9 +199,8 @@ def run_spec_file(tmp_path: Path):
 def resumed_phase(spec: dict, model: str, labels: str, work: Path) -> tuple[dict, dict, dict]:
     """Phase 1 of ``spec`` three ways: uninterrupted, stopped half way (saved as the resume.pt a SIGTERM
     would leave) and resumed from that snapshot; returns (full, snapshot, resumed) checkpoints."""
-    from relabelgan.core.artifacts import sha256
     from relabelgan.training.checkpoint import load_checkpoint, save_checkpoint
-    from relabelgan.training.loop import train_phase
+    from relabelgan.training.loop import phase_inputs, train_phase
 
     def train(s: dict, out: Path) -> dict:
         train_phase(s, 1, model, labels, str(out / "model.pt"), str(out / "log.csv"), str(out / "s.png"))
@@ -210,7 +209,7 @@ def resumed_phase(spec: dict, model: str, labels: str, work: Path) -> tuple[dict
     half = spec["iters_per_phase"] // 2
     full = train(spec, work / "full")
     snap = train({**spec, "iters_per_phase": half}, work / "half")
-    snap.update({"phase_iter": half, "log": [], "inputs": {"model_in": sha256(model), "labels": sha256(labels)}})
+    snap.update({"phase_iter": half, "log": [], "inputs": phase_inputs(spec, model, labels)})
     save_checkpoint(work / "resumed" / "resume.pt", snap)
     return full, snap, train(spec, work / "resumed")
 

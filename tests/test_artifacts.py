@@ -116,3 +116,47 @@ def test_atomic_path_gives_the_usual_permissions(tmp_path):
     finally:
         os.umask(old)
     assert (tmp_path / "b.txt").stat().st_mode & 0o777 == 0o644
+
+
+def test_atomic_path_removes_the_temporary_files_a_killed_writer_left(tmp_path):
+    stale = [tmp_path / ".features.h5.abc123.tmp", tmp_path / ".features.h5.zz_9.tmp"]
+    others = [tmp_path / ".model.pt.abc123.tmp", tmp_path / "features.h5.keep.tmp"]
+    for path in stale + others:
+        path.write_bytes(b"x" * 1000)
+    with atomic_path(tmp_path / "features.h5") as tmp:
+        tmp.write_bytes(b"new")
+    assert not any(p.exists() for p in stale)
+    assert all(p.exists() for p in others), "another artifact's temporary files are not this writer's"
+    assert (tmp_path / "features.h5").read_bytes() == b"new"
+
+
+def test_sigterm_during_a_write_exits_143_and_leaves_no_temporary_file(tmp_path):
+    """A command stopped by SIGTERM (SLURM's time limit) unwinds: its open atomic write removes its temp."""
+    import signal
+    import subprocess
+    import sys
+
+    script = (
+        "import signal, sys, time\n"
+        "from relabelgan.cli import _exit_on_sigterm\n"
+        "from relabelgan.core.artifacts import atomic_path\n"
+        "signal.signal(signal.SIGTERM, _exit_on_sigterm)\n"
+        "with atomic_path(sys.argv[1]) as tmp:\n"
+        "    tmp.write_bytes(b'x' * 100000)\n"
+        "    print('writing', flush=True)\n"
+        "    time.sleep(60)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script, str(tmp_path / "f.h5")], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "writing"
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) == 143
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_equal_checkpoints_are_byte_identical(tmp_path):
+    """Provenance can answer "did my rerun reproduce?": the same tensors give the same sha256."""
+    state = {"networks": {"G": {"w": torch.arange(6.0).reshape(2, 3)}}, "iteration": 3}
+    save_checkpoint(tmp_path / "a" / "model.pt", state)
+    save_checkpoint(tmp_path / "b" / "model.pt", state)
+    assert sha256(tmp_path / "a" / "model.pt") == sha256(tmp_path / "b" / "model.pt")
+    assert torch.equal(load_checkpoint(tmp_path / "b" / "model.pt")["networks"]["G"]["w"], state["networks"]["G"]["w"])

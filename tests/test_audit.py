@@ -248,3 +248,10 @@ def test_workflow_audit_lineage_tables_and_html_report(tiny_run):
         "runs at their final round",
     ):
         assert caption in html, caption
+
+
+def test_moved_between_identical_rounds_says_so_in_a_sentence(tmp_path):
+    a = _round(tmp_path / "a.h5", 0, [0, 0, 1, 1], [-1, -1])
+    b = _round(tmp_path / "b.h5", 1, [0, 0, 1, 1], [0, 1])
+    out = relabelgan("audit", "--moved", "0", a, b).stdout
+    assert out.strip() == "no sample of 4 changed class" and "DataFrame" not in out

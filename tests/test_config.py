@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 
 import pytest
 import yaml
@@ -43,6 +44,10 @@ def test_run_keys_override_defaults():
         (lambda c: c["runs"]["grid-selfcond"].update(k=501), "runs.grid-selfcond.k is 501, more than kmeans.subset"),
         # An unknown key under `defaults` is named there, not in a run it was merged into.
         (lambda c: c["defaults"].update(iters_per_phaze=3), "defaults.iters_per_phaze is not a run key"),
+        # So is a bad value set there, nested ones too; a run's own value is named in the run.
+        (lambda c: c["defaults"].update(eval_samples=5), "invalid value at 'defaults.eval_samples'"),
+        (lambda c: c["defaults"]["kmeans"].update(n_init=0), "invalid value at 'defaults.kmeans.n_init'"),
+        (lambda c: c["runs"]["grid-uncond"].update(eval_samples=7), "invalid value at 'runs.grid-uncond.eval_samples'"),
         (lambda c: c.clear(), "holds no settings"),
         (
             lambda c: c["runs"]["grid-selfcond"].update(fid=True),
@@ -51,7 +56,7 @@ def test_run_keys_override_defaults():
         # BatchNorm in D: the DCGAN body only, and never in a WGAN-GP critic.
         (
             lambda c: c["runs"]["grid-selfcond"].update(d_norm="batch"),
-            "runs.grid-selfcond.d_norm is 'batch', which only the dcgan D has",
+            "runs.grid-selfcond.d_norm is 'batch', which only the dcgan and dcgan_shallow D have",
         ),
         (
             lambda c: (
@@ -198,3 +203,38 @@ def test_the_schemas_enums_are_the_codes_registries():
         assert set(defaults) <= set(dataset), kind
     assert set(run["kmeans"]["properties"]["backend"]["enum"]) == set(BACKENDS)
     assert set(run["normalise"]["enum"]) == set(NORMALISATIONS)
+
+
+def _renamed_dataset(config: dict, name: str) -> dict:
+    config["datasets"][name] = config["datasets"].pop("grid")
+    for run in config["runs"].values():
+        run["dataset"] = name
+    return config
+
+
+@pytest.mark.parametrize(
+    "mutate, needle",
+    [
+        (lambda c: _renamed_dataset(c, "../../../x/ds"), "invalid name under 'datasets': '../../../x/ds'"),
+        (lambda c: _renamed_dataset(c, "my data"), "invalid name under 'datasets': 'my data'"),
+        (lambda c: c.update(results="out/my results"), "'results': 'out/my results' is not a plain path"),
+        (lambda c: c.update(results="r</script><script>alert(1)"), "is not a plain path"),
+    ],
+    ids=["traversal", "space", "results-space", "results-script"],
+)
+def test_names_and_paths_that_reach_the_shell_are_refused(mutate, needle):
+    config = tiny_config()
+    mutate(config)
+    with pytest.raises(ConfigError, match=re.escape(needle)) as refused:
+        resolve_config(config)
+    assert "use letters, digits" in str(refused.value)
+
+
+def test_a_dataset_name_with_backticks_runs_nothing(tmp_path):
+    """Through the real snakemake: refused before any job, no file written, the command never run."""
+    config = _renamed_dataset(tiny_config(), "a`touch pwned`b")
+    write_config(tmp_path, config)
+    proc = snakemake(tmp_path, check=False)
+    assert proc.returncode != 0 and "invalid name under 'datasets': 'a`touch pwned`b'" in proc.stdout + proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != ".snakemake") == ["config.yaml"]
+    assert not (tmp_path / "pwned").exists() and not (REPO / "pwned").exists()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -147,6 +149,47 @@ def test_imagefolder(tmp_path):
     d = load_dataset({"kind": "imagefolder", "path": str(tmp_path), "resolution": 16})
     assert d.x.shape == (6, 3, 16, 16) and d.y.tolist() == [0, 0, 0, 1, 1, 1]
     assert d.x[0, 0].mean() > 0.9 and d.x[3, 2].mean() > 0.9
+
+
+def _class_folders(root, per_class: int = 2) -> None:
+    for c, colour in (("cats", (255, 0, 0)), ("dogs", (0, 0, 255))):
+        (root / c).mkdir(parents=True)
+        for i in range(per_class):
+            Image.new("RGB", (20, 20), colour).save(root / c / f"{i}.png")
+
+
+def test_imagefolder_reads_nested_images_skips_hidden_files_and_says_what_it_used(tmp_path, capsys):
+    _class_folders(tmp_path)
+    (tmp_path / "cats" / "more").mkdir()
+    Image.new("RGB", (20, 20), (255, 0, 0)).save(tmp_path / "cats" / "more" / "deep.png")
+    (tmp_path / "dogs" / "._0.png").write_bytes(b"\x00\x05\x16\x07 macOS resource fork")  # not an image
+    (tmp_path / ".hidden").mkdir()
+    d = load_dataset({"kind": "imagefolder", "path": str(tmp_path), "resolution": 16})
+    assert d.y.tolist() == [0, 0, 0, 1, 1] and d.n_classes == 2
+    assert f"imagefolder {tmp_path}: 5 images in 2 classes (skipped 1 hidden files)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (lambda r: Image.new("RGB", (20, 20)).save(r / "loose.png"), "loose.png is outside every class folder"),
+        (lambda r: (r / "birds").mkdir(), "class folder {root}/birds holds no images"),
+        (lambda r: (r / "cats" / "1.png").write_bytes(b"\x89PNG\r\n\x1a\n trunc"), "cats/1.png: not a readable image"),
+    ],
+    ids=["image-at-root", "empty-class", "truncated-png"],
+)
+def test_imagefolder_refuses_what_it_cannot_use_by_name(tmp_path, damage, message):
+    _class_folders(tmp_path)
+    damage(tmp_path)
+    with pytest.raises(DatasetError, match=re.escape(message.format(root=tmp_path))):
+        load_dataset({"kind": "imagefolder", "path": str(tmp_path), "resolution": 16})
+
+
+def test_imagefolder_of_one_image_is_refused(tmp_path):
+    (tmp_path / "cats").mkdir()
+    Image.new("RGB", (20, 20)).save(tmp_path / "cats" / "0.png")
+    with pytest.raises(DatasetError, match="holds 1 image; a GAN needs at least 2"):
+        load_dataset({"kind": "imagefolder", "path": str(tmp_path), "resolution": 16})
 
 
 @pytest.mark.parametrize("kind", ["cifar10", "stl10", "mnist", "imagefolder"])

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from relabelgan.core.artifacts import LabelRound
+from relabelgan.core.errors import ConfigError
 from relabelgan.core.kmeans import assign, cluster_round, fit_kmeans, match_clusters, warm_start_centroids
 
 
@@ -87,5 +88,5 @@ def test_assign_matches_bruteforce():
 
 
 def test_kmeans_refuses_fewer_points_than_clusters():
-    with pytest.raises(ValueError, match="at least k=10"):
+    with pytest.raises(ConfigError, match="k=10 clusters needs at least 10 samples, got 5; lower the run.s k"):
         fit_kmeans(np.zeros((5, 2), np.float32), 10, seed=0)

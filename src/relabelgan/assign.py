@@ -12,7 +12,9 @@ Given a round's model.pt and labels.h5, each input gets the class that round wou
 Inputs: image files or folders of them (png, jpg, bmp, webp; converted to the model's channels and
 resized to its resolution), ``.npy`` arrays (uint8 images N×H×W, N×C×H×W or N×H×W×C; or float rows
 already in the model's input space, e.g. 2D points), ``.h5`` files holding such an array as ``x``, or
-the run's own training set (``train``).
+the run's own training set (``train``). Hidden files in folders are skipped; inputs that cannot be the
+model's (no rows, not numbers, NaN or inf rows, 0..255 pixel values given as floats, unreadable files,
+a resume snapshot as the model) are refused with one line naming the file.
 """
 
 from __future__ import annotations
@@ -38,6 +40,10 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp"}
 def assign_labels(model: str, labels_path: str | None, sources: list[str], out: str) -> np.ndarray:
     """Write ``out`` (CSV: item, label and the probability or centroid distance behind it); return the labels."""
     state = load_checkpoint(model)
+    if "provenance" not in state:
+        raise ArtifactError(
+            f"{model}: a phase's resume snapshot or an unfinished checkpoint (no provenance); give a round's model.pt"
+        )
     spec = state["provenance"]["spec"]
     method, batch = get_method(spec["method"]), spec["extract_batch"]  # the batches extraction used: same floats
     items, x = load_inputs(sources, tuple(state["arch"]["data_shape"]), spec)
@@ -74,44 +80,81 @@ def _read_source(source: str, data_shape: tuple[int, ...], spec: dict) -> tuple[
     if not path.exists():
         raise ArtifactError(f"{source}: no such file or folder (give image files, folders, .npy, .h5 or 'train')")
     if path.is_dir():
-        files = sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+        # Hidden files (macOS's ._* resource forks, .DS_Store) are not images of the user's.
+        files = sorted(
+            p
+            for p in path.rglob("*")
+            if p.suffix.lower() in IMAGE_SUFFIXES
+            and not any(part.startswith(".") for part in p.relative_to(path).parts)
+        )
         if not files:
             raise ArtifactError(f"{source}: a folder without images ({', '.join(sorted(IMAGE_SUFFIXES))})")
         return [str(f) for f in files], _images(files, data_shape)
     if path.suffix.lower() in IMAGE_SUFFIXES:
         return [str(path)], _images([path], data_shape)
     if path.suffix in (".npy", ".h5", ".hdf5"):
-        array = np.load(path) if path.suffix == ".npy" else _h5_array(path)
+        array = _npy_array(path) if path.suffix == ".npy" else _h5_array(path)
+        if array.ndim == 0 or len(array) == 0:
+            raise ArtifactError(f"{source}: holds no rows (shape {array.shape}); give one input per row")
         return [f"{path}:{i}" for i in range(len(array))], _array(array, data_shape, source)
     raise ArtifactError(f"{source}: not an image, folder, .npy or .h5 file")
 
 
+def _npy_array(path: Path) -> np.ndarray:
+    try:
+        return np.load(path, allow_pickle=False)  # never unpickle what a user hands in
+    except (ValueError, OSError, EOFError) as e:
+        raise ArtifactError(f"{path}: not a readable .npy array of numbers ({e}); save it with numpy.save") from e
+
+
 def _h5_array(path: Path) -> np.ndarray:
-    with h5py.File(path, "r") as f:
-        if "x" not in f:
-            raise ArtifactError(f"{path}: no dataset 'x' (the inputs, one per row)")
-        return f["x"][...]
+    try:
+        with h5py.File(path, "r") as f:
+            if not isinstance(f.get("x"), h5py.Dataset):
+                raise ArtifactError(f"{path}: no dataset 'x' (the inputs, one per row) at the top level")
+            return f["x"][...]
+    except OSError as e:
+        raise ArtifactError(f"{path}: not a readable HDF5 file ({e}); give an .h5 with a dataset 'x'") from e
 
 
 def _images(files: list[Path], data_shape: tuple[int, ...]) -> torch.Tensor:
-    from PIL import Image
 
     if len(data_shape) != 3:
         raise ArtifactError(f"{files[0]}: an image, but the model takes vectors of shape {data_shape}")
     channels, resolution = data_shape[0], data_shape[-1]
     mode = {1: "L", 3: "RGB"}[channels]
-    pixels = [
-        np.asarray(Image.open(f).convert(mode).resize((resolution, resolution), Image.Resampling.BICUBIC))
-        for f in files
-    ]
-    array = np.stack(pixels)
+    array = np.stack([_pixels(f, mode, resolution) for f in files])
     return images_to_tensor(array[:, None] if channels == 1 else array.transpose(0, 3, 1, 2), None)
 
 
+def _pixels(path: Path, mode: str, resolution: int) -> np.ndarray:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            return np.asarray(image.convert(mode).resize((resolution, resolution), Image.Resampling.BICUBIC))
+    except (OSError, UnidentifiedImageError, SyntaxError) as e:  # PIL: truncated or not an image
+        raise ArtifactError(f"{path}: not a readable image ({e}); remove or replace it") from e
+
+
 def _array(array: np.ndarray, data_shape: tuple[int, ...], source: str) -> torch.Tensor:
-    """uint8 images (NHW, NCHW, NHWC) scaled and resized as the training data; float rows taken as they are."""
+    """uint8 images (NHW, NCHW, NHWC) scaled and resized as the training data; float rows taken as they are,
+    refused when they cannot be the model's inputs (not finite, or 0..255 pixel values given as numbers)."""
+    if not np.issubdtype(array.dtype, np.number):
+        raise ArtifactError(f"{source}: holds {array.dtype} values, not numbers")
     if array.dtype != np.uint8:
-        return torch.as_tensor(array, dtype=torch.float32)
+        x = torch.as_tensor(np.asarray(array, dtype=np.float32))
+        bad = ~torch.isfinite(x.reshape(len(x), -1)).all(1)
+        if bad.any():
+            raise ArtifactError(
+                f"{source}: rows {torch.nonzero(bad).flatten()[:5].tolist()} hold NaN or inf; remove them"
+            )
+        if len(data_shape) == 3 and float(x.abs().max()) > 1.5:
+            raise ArtifactError(
+                f"{source}: {array.dtype} values up to {float(x.abs().max()):g}, but the model takes images "
+                "scaled to [-1, 1]; give uint8 pixels (0..255) or values already scaled to [-1, 1]"
+            )
+        return x
     if len(data_shape) != 3:
         raise ArtifactError(f"{source}: uint8 images, but the model takes vectors of shape {data_shape}")
     channels = data_shape[0]

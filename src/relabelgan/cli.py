@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -345,7 +347,9 @@ def cmd_audit(a: argparse.Namespace) -> None:
                 f"relabelgan audit: --moved {a.moved} needs rounds {a.moved} and {a.moved + 1}; "
                 f"given rounds {sorted(by_round)}"
             )
-        print(moved_samples(by_round[a.moved], by_round[a.moved + 1]).to_string(index=False))
+        moved = moved_samples(by_round[a.moved], by_round[a.moved + 1])
+        total = len(by_round[a.moved].labels)
+        print(moved.to_string(index=False) if len(moved) else f"no sample of {total} changed class")
     if a.events:
         for x, y in zip(rounds, rounds[1:], strict=False):
             print(split_merge_events(x, y, a.min_share).to_string(index=False))
@@ -491,10 +495,27 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _exit_on_sigterm(signum, frame) -> None:
+    # SIGTERM (SLURM's time limit, `kill`) unwinds like an exception, so every open atomic write
+    # removes its temporary file; a phase's loop installs its own handler (snapshot, then exit).
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if threading.current_thread() is not threading.main_thread():  # signal handlers live in the main thread
+        return _run(args)
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    try:
+        return _run(args)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _run(args: argparse.Namespace) -> int:
+    """The command's exit status: 0, or 2 with one line for bad input (UserError, a missing input path)."""
     from .core.errors import UserError
 
-    args = build_parser().parse_args(argv)
     try:
         args.func(args)
     except UserError as e:

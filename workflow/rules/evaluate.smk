@@ -30,9 +30,9 @@ rule train_evaluator:
         mem_mb=CPU["mem_mb"],
         runtime=CPU["runtime"],
     shell:
-        "OMP_NUM_THREADS={threads} relabelgan train-evaluator --dataset {wildcards.dataset}"
+        "OMP_NUM_THREADS={threads} relabelgan train-evaluator --dataset {wildcards.dataset:q}"
         " --dataset-json {params.dataset:q} --settings-json {params.settings:q}"
-        " --out {output.model} --report {output.report} > {log} 2>&1"
+        " --out {output.model:q} --report {output.report:q} > {log:q} 2>&1"
 
 
 rule reference_stats:
@@ -52,8 +52,8 @@ rule reference_stats:
         runtime=GPU["runtime"],
         gpu=GPU["gpus"],
     shell:
-        "OMP_NUM_THREADS={threads} relabelgan reference-stats --dataset {wildcards.dataset}"
-        " --dataset-json {params.dataset:q} --out {output} > {log} 2>&1"
+        "OMP_NUM_THREADS={threads} relabelgan reference-stats --dataset {wildcards.dataset:q}"
+        " --dataset-json {params.dataset:q} --out {output:q} > {log:q} 2>&1"
 
 
 rule evaluate_final:
@@ -77,8 +77,8 @@ rule evaluate_final:
         runtime=GPU["runtime"],
         gpu=GPU["gpus"],
     shell:
-        "OMP_NUM_THREADS={threads} relabelgan evaluate-final --spec {input.spec} --round {params.round}"
-        " --model {input.model} --reference-stats {input.reference} --out {output} > {log} 2>&1"
+        "OMP_NUM_THREADS={threads} relabelgan evaluate-final --spec {input.spec:q} --round {params.round:q}"
+        " --model {input.model:q} --reference-stats {input.reference:q} --out {output:q} > {log:q} 2>&1"
 
 
 rule gather_dataset_metrics:
@@ -94,7 +94,7 @@ rule gather_dataset_metrics:
         "../../envs/report.yaml"
     localrule: True
     shell:
-        "relabelgan gather --out {output} {input} > {log} 2>&1"
+        "relabelgan gather --out {output:q} {input:q} > {log:q} 2>&1"
 
 
 # Per dataset first, so a dataset's figures and table are made as soon as its own runs finish.
@@ -111,4 +111,4 @@ rule gather_metrics:
         "../../envs/report.yaml"
     localrule: True
     shell:
-        "relabelgan gather --out {output} {input} > {log} 2>&1"
+        "relabelgan gather --out {output:q} {input:q} > {log:q} 2>&1"

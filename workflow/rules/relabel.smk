@@ -23,5 +23,5 @@ rule relabel:
         runtime=GPU["runtime"],
         gpu=GPU["gpus"],
     shell:
-        "OMP_NUM_THREADS={threads} relabelgan relabel --spec {input.spec} --round {wildcards.r}"
-        " --features {input.features} {params.flags} --out {output.labels} --metrics {output.metrics} > {log} 2>&1"
+        "OMP_NUM_THREADS={threads} relabelgan relabel --spec {input.spec:q} --round {wildcards.r:q}"
+        " --features {input.features:q} {params.flags} --out {output.labels:q} --metrics {output.metrics:q} > {log:q} 2>&1"

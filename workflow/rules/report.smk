@@ -19,7 +19,7 @@ rule metrics_figure:
         "../../envs/report.yaml"
     localrule: True
     shell:
-        "relabelgan figures --metrics {input} --dataset {wildcards.dataset} --out {output} > {log} 2>&1"
+        "relabelgan figures --metrics {input:q} --dataset {wildcards.dataset:q} --out {output:q} > {log:q} 2>&1"
 
 
 rule audit_run:
@@ -48,7 +48,7 @@ rule audit_run:
         mem_mb=CPU["mem_mb"],
         runtime=CPU["runtime"],
     shell:
-        "relabelgan audit --out-dir {params.out_dir} {input} > {log} 2>&1"
+        "relabelgan audit --out-dir {params.out_dir:q} {input:q} > {log:q} 2>&1"
 
 
 LINEAGE_FIGURES = {
@@ -89,8 +89,8 @@ rule lineage_figures:
         mem_mb=CPU["mem_mb"],
         runtime=CPU["runtime"],
     shell:
-        "OMP_NUM_THREADS={threads} relabelgan lineage --spec {input.spec} --model {input.model}"
-        " --out-dir {params.out_dir} {input.labels} > {log} 2>&1"
+        "OMP_NUM_THREADS={threads} relabelgan lineage --spec {input.spec:q} --model {input.model:q}"
+        " --out-dir {params.out_dir:q} {input.labels:q} > {log:q} 2>&1"
 
 
 rule comparison_table:
@@ -120,5 +120,5 @@ rule comparison_table:
         "../../envs/report.yaml"
     localrule: True
     shell:
-        "relabelgan tables --metrics {input.metrics} --dataset {wildcards.dataset} {params.evaluator}"
-        " --out-csv {output.csv} --out-md {output.md} --out-png {output.png} > {log} 2>&1"
+        "relabelgan tables --metrics {input.metrics:q} --dataset {wildcards.dataset:q} {params.evaluator}"
+        " --out-csv {output.csv:q} --out-md {output.md:q} --out-png {output.png:q} > {log:q} 2>&1"

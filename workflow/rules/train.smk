@@ -16,7 +16,7 @@ rule resolve:
         "../../envs/torch.yaml"
     localrule: True
     shell:
-        "relabelgan resolve --spec-json {params.spec:q} --out {output} > {log} 2>&1"
+        "relabelgan resolve --spec-json {params.spec:q} --out {output:q} > {log:q} 2>&1"
 
 
 rule init:
@@ -41,8 +41,8 @@ rule init:
         mem_mb=CPU["mem_mb"],
         runtime=CPU["runtime"],
     shell:
-        "OMP_NUM_THREADS={threads} relabelgan init --spec {input.spec} --out {output.model}"
-        " --features {output.features} --metrics {output.metrics} {params.evaluator} > {log} 2>&1"
+        "OMP_NUM_THREADS={threads} relabelgan init --spec {input.spec:q} --out {output.model:q}"
+        " --features {output.features:q} --metrics {output.metrics:q} {params.evaluator} > {log:q} 2>&1"
 
 
 rule train_phase:
@@ -80,10 +80,10 @@ rule train_phase:
         runtime=GPU["runtime"],
         gpu=GPU["gpus"],
     shell:
-        "OMP_NUM_THREADS={threads} relabelgan train --spec {input.spec} --round {wildcards.r}"
-        " --model-in {input.model} --labels {input.labels}"
-        " --out {output.model} --log {output.log} --samples {output.samples}"
-        " --features {output.features} --metrics {output.metrics} {params.evaluator} > {log} 2>&1"
+        "OMP_NUM_THREADS={threads} relabelgan train --spec {input.spec:q} --round {wildcards.r:q}"
+        " --model-in {input.model:q} --labels {input.labels:q}"
+        " --out {output.model:q} --log {output.log:q} --samples {output.samples:q}"
+        " --features {output.features:q} --metrics {output.metrics:q} {params.evaluator} > {log:q} 2>&1"
 
 
 ruleorder: init > train_phase

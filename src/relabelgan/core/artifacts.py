@@ -9,6 +9,7 @@ The formats are documented in docs/artifacts.md.
 from __future__ import annotations
 
 import contextlib
+import glob
 import hashlib
 import json
 import os
@@ -48,9 +49,15 @@ def _umask() -> int:
 
 @contextlib.contextmanager
 def atomic_path(final: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside ``final``; rename it onto ``final`` only on success."""
+    """Yield a temporary path beside ``final``; rename it onto ``final`` only on success.
+
+    Temporary files of ``final`` that a killed writer left behind (``.NAME.*.tmp``) are removed first: one
+    process writes an artifact at a time (the workflow's job for it), so none of them is still being written.
+    """
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
+    for stale in final.parent.glob(f".{glob.escape(final.name)}.*.tmp"):
+        stale.unlink(missing_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
     os.close(fd)
     tmp_path = Path(tmp)
@@ -148,9 +155,16 @@ def read_features(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, dict
     """Return (features (N, D) float32, sample_index (N,), attrs) of a features.h5."""
     with _open_h5(path, FEATURES_FORMAT) as f:
         try:
-            return f["features"][...], f["sample_index"][...], dict(f.attrs)
+            features, sample_index, attrs = f["features"][...], f["sample_index"][...], dict(f.attrs)
         except (KeyError, OSError) as e:
             raise ArtifactError(f"{path}: cannot read datasets 'features'/'sample_index' ({e}); rerun extract.") from e
+    if not np.isfinite(features).all():
+        rows = int((~np.isfinite(features)).any(axis=1).sum())
+        raise ArtifactError(
+            f"{path}: {rows} of {len(features)} rows hold NaN or inf features: the model they were extracted "
+            "from diverged; rerun its phase with lower learning rates (lr_d, lr_g)"
+        )
+    return features, sample_index, attrs
 
 
 def read_feature_column(path: str | os.PathLike, name: str) -> np.ndarray | None:

@@ -20,7 +20,7 @@ import yaml
 
 from ..data.registry import dataset_kind, evaluator_recipe, holds_images
 from .errors import ConfigError
-from .network_choice import resolve_arch
+from .network_choice import BATCHNORM_DS, resolve_arch
 
 # Package data, so a non-editable install (`pip install .`) validates configs too.
 SCHEMA_PATH = Path(__file__).resolve().with_name("config.schema.yaml")
@@ -36,7 +36,8 @@ def _deep_merge(base: dict, over: dict) -> dict:
     return out
 
 
-def _validate(config: dict, source: str) -> None:
+def _validate(config: dict, source: str, given: dict) -> None:
+    """Validate the merged ``config``; ``given`` is the config as written, to name where a bad value was set."""
     # Snakemake's validate fills schema defaults into nested objects as it validates.
     from snakemake.exceptions import WorkflowError
     from snakemake.utils import validate
@@ -44,10 +45,35 @@ def _validate(config: dict, source: str) -> None:
     try:
         validate(config, str(SCHEMA_PATH), set_default=True)
     except WorkflowError as e:
-        raise ConfigError(f"{source}: {_first_error(config) or e}. Allowed keys and values: {SCHEMA_PATH}") from None
+        raise ConfigError(
+            f"{source}: {_first_error(config, given) or e}. Allowed keys and values: {SCHEMA_PATH}"
+        ) from None
 
 
-def _first_error(config: dict) -> str | None:
+def _holds(tree: Any, keys: list) -> bool:
+    """Whether ``tree`` (nested dicts and lists) has a value at the key path ``keys``."""
+    for key in keys:
+        in_dict = isinstance(tree, dict) and key in tree
+        in_list = isinstance(tree, list) and isinstance(key, int) and key < len(tree)
+        if not (in_dict or in_list):
+            return False
+        tree = tree[key]
+    return True
+
+
+def _where_set(path: list, given: dict) -> list:
+    """The key path a value was written at: a run's value that came from ``defaults:`` is named there."""
+    if len(path) >= 3 and path[0] == "runs":
+        run = (given.get("runs") or {}).get(path[1])
+        if not _holds(run, path[2:]) and _holds(given.get("defaults") or {}, path[2:]):
+            return ["defaults", *path[2:]]
+    return path
+
+
+NAME_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._-]*$"  # run and dataset names (the schema's propertyNames)
+
+
+def _first_error(config: dict, given: dict) -> str | None:
     """The most relevant schema violation, as 'invalid value at <key path>: <reason>'."""
     import jsonschema
 
@@ -56,7 +82,12 @@ def _first_error(config: dict) -> str | None:
     error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(config))
     if error is None:
         return None
-    where = ".".join(str(p) for p in error.absolute_path) or "(top level)"
+    where = ".".join(str(p) for p in _where_set(list(error.absolute_path), given)) or "(top level)"
+    if error.validator == "pattern" and error.schema.get("pattern") == NAME_PATTERN:
+        # A run or dataset name: it becomes a path, a wildcard and a shell word.
+        return f"invalid name under '{where}': {error.instance!r}; use letters, digits and . _ - (starting with a letter or digit)"
+    if error.validator == "pattern":
+        return f"invalid value at '{where}': {error.instance!r} is not a plain path; use letters, digits and _ . / + -"
     return f"invalid value at '{where}': {error.message}"
 
 
@@ -81,7 +112,7 @@ def resolve_config(config: dict, source: str = "config") -> dict:
         cfg["runs"] = {
             name: _deep_merge(shared, run) if isinstance(run, dict) else run for name, run in cfg["runs"].items()
         }
-    _validate(cfg, source)
+    _validate(cfg, source, config)
     for name, run in cfg["runs"].items():
         if run["dataset"] not in cfg["datasets"]:
             raise ConfigError(
@@ -104,9 +135,10 @@ def _check_d_norm(name: str, run: dict, dataset: dict, source: str) -> None:
     from ..methods import get_method
 
     arch = resolve_arch(run["arch"], images=holds_images(dataset["kind"]))
-    if arch != "dcgan":
+    if arch not in BATCHNORM_DS:
         raise ConfigError(
-            f"{source}: runs.{name}.d_norm is 'batch', which only the dcgan D has (arch {arch!r}); set it auto or none"
+            f"{source}: runs.{name}.d_norm is 'batch', which only the {' and '.join(BATCHNORM_DS)} D have "
+            f"(arch {arch!r}); set it auto or none"
         )
     if get_method(run["method"]).gradient_penalty:
         raise ConfigError(

@@ -19,3 +19,8 @@ class DatasetError(UserError, FileNotFoundError):
 
 class ArtifactError(UserError, RuntimeError):
     """An artifact is missing, truncated or does not fit the run; the message names the file."""
+
+
+class DivergedError(UserError, RuntimeError):
+    """Training diverged (losses or weights not finite, or absurdly large); the message names the run, the
+    phase, the iteration and the last healthy losses, and what to change."""

@@ -15,6 +15,7 @@ from scipy.optimize import linear_sum_assignment
 
 from ..metrics.clustering import contingency
 from .artifacts import LabelRound
+from .errors import ConfigError
 from .seeding import derive_seed
 
 BACKENDS = ("auto", "sklearn", "cuml")
@@ -61,7 +62,7 @@ def fit_kmeans(
 ) -> KMeansResult:
     """Fit k-means on ``x``: k-means++ (best of ``n_init``) or, given ``init`` centroids, one warm run."""
     if len(x) < k:
-        raise ValueError(f"k-means needs at least k={k} points, got {len(x)}")
+        raise ConfigError(f"k-means into k={k} clusters needs at least {k} samples, got {len(x)}; lower the run's k")
     backend = pick_backend(backend)
     x = np.ascontiguousarray(x, dtype=np.float32)
     start = "k-means++" if init is None else np.ascontiguousarray(init, dtype=np.float32)

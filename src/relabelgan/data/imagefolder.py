@@ -1,4 +1,10 @@
-"""``imagefolder``: one sub-folder of images per class under a local ``path``."""
+"""``imagefolder``: one sub-folder of images per class under a local ``path``.
+
+As torchvision's ImageFolder reads it: a class is a sub-folder of ``path`` and holds its images at
+any depth. Hidden files and folders (``.DS_Store``, macOS's ``._*`` resource forks) are skipped;
+an image outside every class folder, a class folder without images, an unreadable image and a
+dataset of fewer than two images are refused with the path and what to do.
+"""
 
 from __future__ import annotations
 
@@ -10,25 +16,64 @@ import torch
 from ..core.errors import DatasetError
 from .base import Dataset, images_to_tensor, require_path
 
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp"}
+
+
+def _hidden(path: Path, root: Path) -> bool:
+    return any(part.startswith(".") for part in path.relative_to(root).parts)
+
+
+def _images_in(folder: Path, root: Path) -> list[Path]:
+    return sorted(f for f in folder.rglob("*") if f.suffix.lower() in IMAGE_SUFFIXES and not _hidden(f, root))
+
+
+def _pixels(path: Path, resolution: int) -> np.ndarray:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            rgb = image.convert("RGB").resize((resolution, resolution), Image.Resampling.BICUBIC)
+            return np.asarray(rgb).transpose(2, 0, 1)
+    except (OSError, UnidentifiedImageError, SyntaxError) as e:  # PIL: truncated or not an image
+        raise DatasetError(f"imagefolder: {path}: not a readable image ({e}); remove or replace it") from e
+
+
+def class_files(root: Path) -> dict[str, list[Path]]:
+    """Each class folder's images, by class name (sorted); refused as the module docstring says."""
+    loose = [f for f in root.iterdir() if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES and not _hidden(f, root)]
+    if loose:
+        raise DatasetError(
+            f"imagefolder: {loose[0]} is outside every class folder ({len(loose)} such image(s) in {root}); "
+            "move it into a sub-folder named after its class"
+        )
+    folders = sorted(p for p in root.iterdir() if p.is_dir() and not _hidden(p, root))
+    if not folders:
+        raise DatasetError(f"imagefolder: {root} has no class sub-folders; put each class's images in one")
+    files = {folder.name: _images_in(folder, root) for folder in folders}
+    empty = [name for name, found in files.items() if not found]
+    if empty:
+        raise DatasetError(
+            f"imagefolder: class folder {root / empty[0]} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))}); "
+            "add some or remove the folder"
+        )
+    total = sum(map(len, files.values()))
+    if total < 2:
+        raise DatasetError(f"imagefolder: {root} holds {total} image; a GAN needs at least 2 (and k-means k)")
+    return files
+
 
 def load_imagefolder(name: str, spec: dict) -> Dataset:
-    from PIL import Image
-
     root = Path(spec.get("path", ""))
     require_path(root, "imagefolder", "Point `path` at a folder with one sub-folder of images per class")
-    classes = sorted(p.name for p in root.iterdir() if p.is_dir())
-    if not classes:
-        raise DatasetError(f"imagefolder: {root} has no class sub-folders")
+    files = class_files(root)
     resolution = int(spec["resolution"])
-    images, targets = [], []
-    for c, cls in enumerate(classes):
-        for f in sorted((root / cls).iterdir()):
-            if f.suffix.lower() not in {".png", ".jpg", ".jpeg", ".bmp", ".webp"}:
-                continue
-            img = Image.open(f).convert("RGB").resize((resolution, resolution), Image.Resampling.BICUBIC)
-            images.append(np.asarray(img).transpose(2, 0, 1))
-            targets.append(c)
-    if not images:
-        raise DatasetError(f"imagefolder: no images under {root}")
+    images = [_pixels(f, resolution) for found in files.values() for f in found]
+    targets = [c for c, found in enumerate(files.values()) for _ in found]
+    skipped = sum(1 for f in root.rglob("*") if f.is_file() and _hidden(f, root))
+    # On stdout, in the job's log: stderr stays the one line of an error.
+    print(
+        f"imagefolder {root}: {len(images)} images in {len(files)} classes"
+        + (f" (skipped {skipped} hidden files)" if skipped else "")
+    )
     x = images_to_tensor(np.stack(images), None)
-    return Dataset(name, x, torch.tensor(targets), len(classes))
+    return Dataset(name, x, torch.tensor(targets), len(files))

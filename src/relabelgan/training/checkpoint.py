@@ -25,10 +25,12 @@ MODEL_FORMAT = "relabelgan-model/2"
 
 
 def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> None:
-    """Write a checkpoint atomically (temp file + rename)."""
+    """Write a checkpoint atomically (temp file + rename), byte for byte the same for the same state."""
     state = {"format": MODEL_FORMAT, **state}
-    with atomic_path(path) as tmp:
-        torch.save(state, tmp)
+    # Saved through a file object: given a path, torch names the archive's records after the (random)
+    # temporary file, so equal states would give files of different sha256.
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        torch.save(state, f)
 
 
 def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
@@ -49,7 +51,23 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
             f"{path}: not a {MODEL_FORMAT} checkpoint (format {found!r}); "
             "remake it with this version (snakemake --forcerun on the run's round_00/model.pt)"
         )
+    bad = non_finite_weights(state.get("networks", {}))
+    if bad:
+        raise ArtifactError(
+            f"{path}: weights {bad} are not finite (NaN or inf): the phase that wrote it diverged. "
+            "Delete it and rerun that phase with lower learning rates (lr_d, lr_g)."
+        )
     return state
+
+
+def non_finite_weights(networks: dict[str, dict[str, torch.Tensor]]) -> str | None:
+    """The first floating-point tensor of ``networks`` (state dicts by name) holding NaN or inf, as
+    'NETWORK.PARAMETER', or None when every weight and buffer is finite."""
+    for name, state_dict in networks.items():
+        for key, tensor in state_dict.items():
+            if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+                return f"{name}.{key}"
+    return None
 
 
 def load_networks(state: dict[str, Any], device: torch.device | str = "cpu"):

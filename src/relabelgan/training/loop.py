@@ -10,6 +10,9 @@ pre-empted job continues where it stopped; SIGTERM writes the snapshot and exits
 from __future__ import annotations
 
 import csv
+import hashlib
+import json
+import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +24,8 @@ from torch import nn
 
 from .. import __version__
 from ..core.artifacts import LabelRound, atomic_path, read_labels, sha256
+from ..core.config import BOOKKEEPING_KEYS
+from ..core.errors import DivergedError
 from ..core.progress import Progress
 from ..core.seeding import derive_seed
 from ..data import load_run_dataset
@@ -28,7 +33,7 @@ from ..data.base import Dataset
 from ..methods import get_method
 from ..networks import Discriminator, Generator, real_data_statistics
 from .accel import AccelPlan, BatchSource, accel_plan, autocast, prepare_modules
-from .checkpoint import load_all_networks, load_checkpoint, save_checkpoint
+from .checkpoint import load_all_networks, load_checkpoint, non_finite_weights, save_checkpoint
 from .device import pick_device
 from .losses import Objective
 from .preemption import SIGTERM_EXIT, Launcher, Preempted
@@ -38,6 +43,9 @@ from .sampling import BatchPlan
 from .updates import Update, build_updates, set_learning_rates
 
 RESUME_NAME = "resume.pt"
+# A logged loss beyond this magnitude means the phase diverged: the GAN losses here stay within a few
+# hundred while training works (WGAN-GP critics included), and a run at absurd learning rates reaches 1e26.
+DIVERGED_LOSS = 1e6
 
 
 def _rng_state(gen: torch.Generator) -> dict[str, torch.Tensor]:
@@ -106,10 +114,24 @@ class Phase:
         return snap
 
     def save_resume(self, phase_iter: int) -> None:
+        check_weights(self, phase_iter)
         r = self.resume
         save_checkpoint(
             r.path, {**self.snapshot(phase_iter), "phase_iter": phase_iter, "inputs": r.inputs, "log": r.log_rows}
         )
+
+
+def phase_inputs(spec: dict, model_in: str, labels_path: str) -> dict[str, str]:
+    """What a resume snapshot must have been made from: model r-1's and labels r-1's checksums and the
+    run's settings but the bookkeeping ones (how a phase reports, not what it computes), so a rerun under
+    changed settings starts the phase afresh."""
+    settings = {k: v for k, v in spec.items() if k not in BOOKKEEPING_KEYS}
+    text = json.dumps(settings, sort_keys=True, default=str)
+    return {
+        "model_in": sha256(model_in),
+        "labels": sha256(labels_path),
+        "spec": hashlib.sha256(text.encode()).hexdigest(),
+    }
 
 
 def _resume_point(resume_path: Path, inputs: dict, rnd: int, start: dict) -> tuple[dict, int, list[dict]]:
@@ -119,7 +141,7 @@ def _resume_point(resume_path: Path, inputs: dict, rnd: int, start: dict) -> tup
         if snap.get("inputs") == inputs and snap.get("round") == rnd:
             print(f"resuming phase {rnd} from {resume_path} at iteration {int(snap['phase_iter'])}", flush=True)
             return snap, int(snap["phase_iter"]), list(snap["log"])
-        print(f"ignoring {resume_path}: it was made from other inputs", flush=True)
+        print(f"ignoring {resume_path}: it was made from other inputs or settings", flush=True)
     return start, 0, []
 
 
@@ -158,7 +180,7 @@ def setup_phase(spec: dict, rnd: int, model_in: str, labels_path: str, model_out
     # The method may change model r-1 before the phase (splitting grows it when the labels split a class).
     start = method.start_model(load_checkpoint(model_in), labels, labels_path, model_in)
     resume_path = Path(model_out).parent / RESUME_NAME
-    inputs = {"model_in": sha256(model_in), "labels": sha256(labels_path)}
+    inputs = phase_inputs(spec, model_in, labels_path)
     state, done, log_rows = _resume_point(resume_path, inputs, rnd, start)
 
     networks = load_all_networks(state, method, device)
@@ -213,6 +235,42 @@ def _log_row(p: Phase, it: int, losses: dict[str, torch.Tensor], stats: dict, se
     }
 
 
+def _healthy(row: dict) -> bool:
+    return all(math.isfinite(v) and abs(v) <= DIVERGED_LOSS for k, v in row.items() if k.endswith("_loss"))
+
+
+def _losses_text(row: dict) -> str:
+    return ", ".join(f"{k} {v:.4g}" for k, v in row.items() if k.endswith("_loss"))
+
+
+def diverged(p: Phase, what: str) -> DivergedError:
+    """The phase's divergence error (``what``: where it showed); its resume snapshot is deleted first, so
+    a rerun starts the phase afresh rather than from a state on its way to diverging."""
+    p.resume.path.unlink(missing_ok=True)
+    spec = p.spec
+    return DivergedError(
+        f"run {spec['name']!r} seed {spec['seed']} phase {p.rnd} diverged: {what}. Nothing was written for "
+        f"this phase; lower lr_d / lr_g (now {spec['lr_d']:g} / {spec['lr_g']:g}) and rerun it"
+    )
+
+
+def check_losses(p: Phase, rows: list[dict]) -> None:
+    """Stop the phase when its newest log row has a loss that is not finite or beyond DIVERGED_LOSS."""
+    row = rows[-1]
+    if _healthy(row):
+        return
+    last = next((r for r in reversed(rows[:-1]) if _healthy(r)), None)
+    before = f"; last healthy at iteration {last['iteration']}: {_losses_text(last)}" if last else ""
+    raise diverged(p, f"at iteration {row['iteration']} its losses are {_losses_text(row)}{before}")
+
+
+def check_weights(p: Phase, phase_iter: int) -> None:
+    """Stop the phase before a snapshot or model.pt holding NaN or inf weights is written."""
+    bad = non_finite_weights({name: net.state_dict() for name, net in p.networks.items()})
+    if bad:
+        raise diverged(p, f"at iteration {p.first_iter + phase_iter} weights {bad} are not finite")
+
+
 def _stop(p: Phase, it: int, why: str) -> None:
     p.save_resume(it)
     print(f"{why}: snapshot written to {p.resume.path} at iteration {it}; exiting", flush=True)
@@ -235,6 +293,7 @@ def run_loop(p: Phase) -> None:
             losses, stats = train_step(p, it)
             if (it + 1) % p.spec["log_every"] == 0 or it + 1 == total:
                 rows.append(_log_row(p, it, losses, stats, time.perf_counter() - t0))
+                check_losses(p, rows)
             if (it + 1) % p.spec["snapshot_every"] == 0 and it + 1 < total:
                 p.save_resume(it + 1)
             progress.update(it + 1, rows[-1] if rows else {})
@@ -257,6 +316,7 @@ def finish_phase(
     sizes = get_method(p.spec["method"]).trained_class_sizes(p.networks, p.data.x, p.spec, p.device)
     if sizes is not None:
         p.batches.sizes = torch.as_tensor(sizes)
+    check_weights(p, p.spec["iters_per_phase"])
     final = p.snapshot(p.spec["iters_per_phase"])
     final["provenance"] = {
         "spec": p.spec,
