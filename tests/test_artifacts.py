@@ -160,3 +160,18 @@ def test_equal_checkpoints_are_byte_identical(tmp_path):
     save_checkpoint(tmp_path / "b" / "model.pt", state)
     assert sha256(tmp_path / "a" / "model.pt") == sha256(tmp_path / "b" / "model.pt")
     assert torch.equal(load_checkpoint(tmp_path / "b" / "model.pt")["networks"]["G"]["w"], state["networks"]["G"]["w"])
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full (Linux)")
+def test_a_full_device_is_one_line_naming_the_file_and_the_free_space(tmp_path):
+    """A real ENOSPC (from /dev/full) inside a write: the artifact is named, no temporary file is left."""
+    full_device = r"features\.h5: no space left on the device \(\d+ MiB free in "
+    with (
+        pytest.raises(ArtifactError, match=full_device),
+        atomic_path(tmp_path / "features.h5") as tmp,
+        open("/dev/full", "wb") as full,
+    ):
+        tmp.write_bytes(b"partial")
+        full.write(b"x" * 4096)
+        full.flush()
+    assert list(tmp_path.iterdir()) == []

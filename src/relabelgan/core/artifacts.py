@@ -9,10 +9,12 @@ The formats are documented in docs/artifacts.md.
 from __future__ import annotations
 
 import contextlib
+import errno
 import glob
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -68,8 +70,25 @@ def atomic_path(final: str | os.PathLike) -> Iterator[Path]:
         # mkstemp creates 0600 files; give the artifact the permissions a plain open() would.
         os.chmod(tmp_path, 0o666 & ~_umask())
         os.replace(tmp_path, final)
+    except (OSError, RuntimeError) as e:
+        if not _device_full(e):
+            raise
+        tmp_path.unlink(missing_ok=True)  # frees what the failed write took before the free space is read
+        free = shutil.disk_usage(final.parent).free / 2**20
+        raise ArtifactError(
+            f"{final}: no space left on the device ({free:.0f} MiB free in {final.parent}); "
+            "free some space and rerun (nothing was written)"
+        ) from e
     finally:
         tmp_path.unlink(missing_ok=True)
+
+
+def _device_full(error: BaseException) -> bool:
+    """A write failed for lack of space: ENOSPC, or torch.save's zip writer failing mid-file, which is how
+    a full disk shows there ("unexpected pos", "failed writing")."""
+    if isinstance(error, OSError):
+        return error.errno == errno.ENOSPC
+    return "unexpected pos" in str(error) or "failed writing" in str(error)
 
 
 ZIP_MAGIC = b"PK\x03\x04"  # torch.save writes a zip archive: a model.pt given where an .h5 belongs
