@@ -367,7 +367,14 @@ def smnist_config(setting: Setting, work: Path) -> dict:
     )
     if setting.rehearsal:
         dataset["n"] = setting.n_images
-        config["defaults"].update(width=setting.width, eval_samples=1000, kmeans={"n_init": 1, "subset": 1000})
+        config["defaults"].update(
+            width=setting.width,
+            eval_samples=1000,
+            kmeans={"n_init": 1, "subset": 1000},
+            msssim_pairs=1,  # 100 classes x the default 100 pairs of 64 px MS-SSIM would dominate the rehearsal
+            msssim_pairs_total=0,
+            nn_samples=100,
+        )
         config["evaluator"] = {"digit_cnn": {"epochs": 1}, "triples": 1000}
     return config
 
