@@ -29,12 +29,10 @@ import torch
 from .core.artifacts import ArtifactError, atomic_path, read_labels
 from .core.kmeans import assign as nearest_centroid
 from .data import load_run_dataset
-from .data.base import images_to_tensor
+from .data.base import IMAGE_SUFFIXES, image_files, images_to_tensor, read_image
 from .methods import get_method
 from .training.checkpoint import load_all_networks, load_checkpoint, load_networks
 from .training.features import feature_blocks
-
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp"}
 
 
 def assign_labels(model: str, labels_path: str | None, sources: list[str], out: str) -> np.ndarray:
@@ -80,13 +78,7 @@ def _read_source(source: str, data_shape: tuple[int, ...], spec: dict) -> tuple[
     if not path.exists():
         raise ArtifactError(f"{source}: no such file or folder (give image files, folders, .npy, .h5 or 'train')")
     if path.is_dir():
-        # Hidden files (macOS's ._* resource forks, .DS_Store) are not images of the user's.
-        files = sorted(
-            p
-            for p in path.rglob("*")
-            if p.suffix.lower() in IMAGE_SUFFIXES
-            and not any(part.startswith(".") for part in p.relative_to(path).parts)
-        )
+        files = image_files(path)  # hidden files (macOS's ._* resource forks) are not the user's images
         if not files:
             raise ArtifactError(f"{source}: a folder without images ({', '.join(sorted(IMAGE_SUFFIXES))})")
         return [str(f) for f in files], _images(files, data_shape)
@@ -123,18 +115,8 @@ def _images(files: list[Path], data_shape: tuple[int, ...]) -> torch.Tensor:
         raise ArtifactError(f"{files[0]}: an image, but the model takes vectors of shape {data_shape}")
     channels, resolution = data_shape[0], data_shape[-1]
     mode = {1: "L", 3: "RGB"}[channels]
-    array = np.stack([_pixels(f, mode, resolution) for f in files])
+    array = np.stack([read_image(f, mode, resolution) for f in files])
     return images_to_tensor(array[:, None] if channels == 1 else array.transpose(0, 3, 1, 2), None)
-
-
-def _pixels(path: Path, mode: str, resolution: int) -> np.ndarray:
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as image:
-            return np.asarray(image.convert(mode).resize((resolution, resolution), Image.Resampling.BICUBIC))
-    except (OSError, UnidentifiedImageError, SyntaxError) as e:  # PIL: truncated or not an image
-        raise ArtifactError(f"{path}: not a readable image ({e}); remove or replace it") from e
 
 
 def _array(array: np.ndarray, data_shape: tuple[int, ...], source: str) -> torch.Tensor:

@@ -44,6 +44,32 @@ def images_to_tensor(images: np.ndarray, resolution: int | None) -> torch.Tensor
     return x.clamp_(-1, 1)
 
 
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp"}
+
+
+def hidden(path: Path, root: Path) -> bool:
+    """Whether ``path`` or a folder between ``root`` and it is hidden (``.DS_Store``, macOS's ``._*``)."""
+    return any(part.startswith(".") for part in path.relative_to(root).parts)
+
+
+def image_files(folder: Path, root: Path | None = None) -> list[Path]:
+    """The images under ``folder`` at any depth, sorted, hidden ones (below ``root``, default ``folder``) left out."""
+    root = root or folder
+    return sorted(f for f in folder.rglob("*") if f.suffix.lower() in IMAGE_SUFFIXES and not hidden(f, root))
+
+
+def read_image(path: Path, mode: str, resolution: int) -> np.ndarray:
+    """uint8 pixels of one image file, converted to PIL ``mode`` ('L' or 'RGB') and resized to
+    resolution x resolution (HxW or HxWxC); an unreadable file is refused by name."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            return np.asarray(image.convert(mode).resize((resolution, resolution), Image.Resampling.BICUBIC))
+    except (OSError, UnidentifiedImageError, SyntaxError) as e:  # PIL: truncated or not an image
+        raise DatasetError(f"{path}: not a readable image ({e}); remove or replace it") from e
+
+
 def check_labels(labels: np.ndarray, n_images: int, path: Path, what: str, fix: str, offset: int = 0) -> None:
     """Refuse a labels file that does not give one class in 0..9 per image (``offset``: how the file stores 0)."""
     if len(labels) != n_images:

@@ -14,42 +14,21 @@ import numpy as np
 import torch
 
 from ..core.errors import DatasetError
-from .base import Dataset, images_to_tensor, require_path
-
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp"}
-
-
-def _hidden(path: Path, root: Path) -> bool:
-    return any(part.startswith(".") for part in path.relative_to(root).parts)
-
-
-def _images_in(folder: Path, root: Path) -> list[Path]:
-    return sorted(f for f in folder.rglob("*") if f.suffix.lower() in IMAGE_SUFFIXES and not _hidden(f, root))
-
-
-def _pixels(path: Path, resolution: int) -> np.ndarray:
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as image:
-            rgb = image.convert("RGB").resize((resolution, resolution), Image.Resampling.BICUBIC)
-            return np.asarray(rgb).transpose(2, 0, 1)
-    except (OSError, UnidentifiedImageError, SyntaxError) as e:  # PIL: truncated or not an image
-        raise DatasetError(f"imagefolder: {path}: not a readable image ({e}); remove or replace it") from e
+from .base import IMAGE_SUFFIXES, Dataset, hidden, image_files, images_to_tensor, read_image, require_path
 
 
 def class_files(root: Path) -> dict[str, list[Path]]:
     """Each class folder's images, by class name (sorted); refused as the module docstring says."""
-    loose = [f for f in root.iterdir() if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES and not _hidden(f, root)]
+    loose = [f for f in root.iterdir() if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES and not hidden(f, root)]
     if loose:
         raise DatasetError(
             f"imagefolder: {loose[0]} is outside every class folder ({len(loose)} such image(s) in {root}); "
             "move it into a sub-folder named after its class"
         )
-    folders = sorted(p for p in root.iterdir() if p.is_dir() and not _hidden(p, root))
+    folders = sorted(p for p in root.iterdir() if p.is_dir() and not hidden(p, root))
     if not folders:
         raise DatasetError(f"imagefolder: {root} has no class sub-folders; put each class's images in one")
-    files = {folder.name: _images_in(folder, root) for folder in folders}
+    files = {folder.name: image_files(folder, root) for folder in folders}
     empty = [name for name, found in files.items() if not found]
     if empty:
         raise DatasetError(
@@ -67,9 +46,9 @@ def load_imagefolder(name: str, spec: dict) -> Dataset:
     require_path(root, "imagefolder", "Point `path` at a folder with one sub-folder of images per class")
     files = class_files(root)
     resolution = int(spec["resolution"])
-    images = [_pixels(f, resolution) for found in files.values() for f in found]
+    images = [read_image(f, "RGB", resolution).transpose(2, 0, 1) for found in files.values() for f in found]
     targets = [c for c, found in enumerate(files.values()) for _ in found]
-    skipped = sum(1 for f in root.rglob("*") if f.is_file() and _hidden(f, root))
+    skipped = sum(1 for f in root.rglob("*") if f.is_file() and hidden(f, root))
     # On stdout, in the job's log: stderr stays the one line of an error.
     print(
         f"imagefolder {root}: {len(images)} images in {len(files)} classes"

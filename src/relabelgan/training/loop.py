@@ -114,11 +114,10 @@ class Phase:
         return snap
 
     def save_resume(self, phase_iter: int) -> None:
-        check_weights(self, phase_iter)
+        snap = self.snapshot(phase_iter)
+        check_weights(self, snap, phase_iter)
         r = self.resume
-        save_checkpoint(
-            r.path, {**self.snapshot(phase_iter), "phase_iter": phase_iter, "inputs": r.inputs, "log": r.log_rows}
-        )
+        save_checkpoint(r.path, {**snap, "phase_iter": phase_iter, "inputs": r.inputs, "log": r.log_rows})
 
 
 def phase_inputs(spec: dict, model_in: str, labels_path: str) -> dict[str, str]:
@@ -264,9 +263,9 @@ def check_losses(p: Phase, rows: list[dict]) -> None:
     raise diverged(p, f"at iteration {row['iteration']} its losses are {_losses_text(row)}{before}")
 
 
-def check_weights(p: Phase, phase_iter: int) -> None:
-    """Stop the phase before a snapshot or model.pt holding NaN or inf weights is written."""
-    bad = non_finite_weights({name: net.state_dict() for name, net in p.networks.items()})
+def check_weights(p: Phase, snapshot: dict, phase_iter: int) -> None:
+    """Stop the phase rather than write ``snapshot`` (a resume.pt or model.pt) holding NaN or inf weights."""
+    bad = non_finite_weights(snapshot["networks"])
     if bad:
         raise diverged(p, f"at iteration {p.first_iter + phase_iter} weights {bad} are not finite")
 
@@ -316,8 +315,8 @@ def finish_phase(
     sizes = get_method(p.spec["method"]).trained_class_sizes(p.networks, p.data.x, p.spec, p.device)
     if sizes is not None:
         p.batches.sizes = torch.as_tensor(sizes)
-    check_weights(p, p.spec["iters_per_phase"])
     final = p.snapshot(p.spec["iters_per_phase"])
+    check_weights(p, final, p.spec["iters_per_phase"])
     final["provenance"] = {
         "spec": p.spec,
         "model_in": {"path": str(model_in), "sha256": p.resume.inputs["model_in"]},
