@@ -170,6 +170,8 @@ def check_config(data_root: Path, setting: Setting) -> dict:
         "width": setting.width,
         "kmeans": {"n_init": 1, "subset": min(5000, setting.n_images)},
     }
+    if setting.rehearsal:
+        defaults["eval_samples"] = 1000  # the 50,000 of the CIFAR protocol took 80 % of the rehearsal
     splitting = {
         "dataset": "cifar",
         "method": "splitting",
@@ -363,7 +365,11 @@ def smnist_config(setting: Setting, work: Path) -> dict:
     dataset = config["datasets"]["smnist"]
     dataset.pop("path")
     config["defaults"].update(
-        device=setting.device, rounds=2, iters_per_phase=setting.smnist_iters, log_every=10, snapshot_every=10**6
+        device=setting.device,
+        rounds=2,
+        iters_per_phase=setting.smnist_iters,
+        log_every=max(1, setting.smnist_iters // 30),
+        snapshot_every=10**6,
     )
     if setting.rehearsal:
         dataset["n"] = setting.n_images

@@ -53,6 +53,11 @@ def test_run_keys_override_defaults():
             lambda c: c["runs"]["grid-selfcond"].update(fid=True),
             "runs.grid-selfcond.fid is true, but FID/IS need images",
         ),
+        # d_conditioning chooses among what the method trains with (cgan: projection or heads).
+        (
+            lambda c: c["runs"]["grid-selfcond"].update(d_conditioning="projection"),
+            "runs.grid-selfcond.d_conditioning is 'projection', but method 'selfcond' trains with 'heads'",
+        ),
         # BatchNorm in D: the DCGAN body only, and never in a WGAN-GP critic.
         (
             lambda c: c["runs"]["grid-selfcond"].update(d_norm="batch"),

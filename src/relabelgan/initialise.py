@@ -28,7 +28,7 @@ def init_model(spec: dict, out: str) -> tuple[dict, dict[str, nn.Module], Datase
         spec,
         tuple(data.x.shape[1:]),
         k,
-        method.conditioning,
+        method.d_conditioning(spec),
         class_tree=method.class_tree(k),
         gradient_penalty=method.gradient_penalty,
     )

@@ -124,6 +124,7 @@ def resolve_config(config: dict, source: str = "config") -> dict:
                 f"{source}: runs.{name}.fid is true, but FID/IS need images and {run['dataset']} is 2D; set it false"
             )
         _check_d_norm(name, run, cfg["datasets"][run["dataset"]], source)
+        _check_d_conditioning(name, run, source)
         _check_run_for_method(name, run, cfg["datasets"][run["dataset"]], source)
     return cfg
 
@@ -144,6 +145,19 @@ def _check_d_norm(name: str, run: dict, dataset: dict, source: str) -> None:
         raise ConfigError(
             f"{source}: runs.{name}.d_norm is 'batch', but method {run['method']!r} trains a WGAN-GP critic, "
             "whose gradient penalty is per sample; set it auto or none"
+        )
+
+
+def _check_d_conditioning(name: str, run: dict, source: str) -> None:
+    """d_conditioning chooses among the conditionings the method can train with (cgan: projection or heads)."""
+    from ..methods import get_method
+
+    method = get_method(run["method"])
+    allowed = (method.conditioning, *method.other_conditionings)
+    if run["d_conditioning"] not in ("auto", *allowed):
+        raise ConfigError(
+            f"{source}: runs.{name}.d_conditioning is {run['d_conditioning']!r}, but method {run['method']!r} "
+            f"trains with {' or '.join(repr(c) for c in allowed)}; set it auto"
         )
 
 

@@ -47,6 +47,8 @@ class Method:
 
     name: ClassVar[str]
     conditioning: ClassVar[str]  # how D sees the class (networks.conditional.CONDITIONINGS)
+    # what a run's d_conditioning may choose besides auto (the method's own conditioning)
+    other_conditionings: ClassVar[tuple[str, ...]] = ()
     loss: ClassVar[str] = "nonsaturating"  # a key of training.losses.LOSSES, unless make_loss builds the method's own
     relabels: ClassVar[bool] = False  # a labels.h5 per round; otherwise round 0's hold throughout
     ac_samples: ClassVar[str] = "real"  # what an 'ac' D's classifier learns on when ac_d_samples is 'auto'
@@ -56,6 +58,11 @@ class Method:
     # ------------------------------------------------------------------ config and networks
     def check_run(self, name: str, run: dict, n_samples: int | None, source: str) -> None:
         """Refuse keys this method cannot train with before anything runs (ConfigError naming the key)."""
+
+    def d_conditioning(self, spec: dict) -> str:
+        """How this run's D sees the class: the method's own, or the run's ``d_conditioning`` choice."""
+        chosen = spec.get("d_conditioning", "auto")
+        return self.conditioning if chosen == "auto" else chosen
 
     def n_classes(self, spec: dict, dataset_classes: int | None) -> int:
         """Class count of round 0's labels and of the initial networks."""

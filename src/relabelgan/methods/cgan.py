@@ -17,6 +17,7 @@ from .base import Method, RoundFeatures, ground_truth_round
 class ConditionalGAN(Method):
     name = "cgan"
     conditioning = "projection"
+    other_conditionings = ("heads",)  # the self-conditioned GAN's class-conditional row (its Table 2)
 
     def n_classes(self, spec: dict, dataset_classes: int | None) -> int:
         return int(dataset_classes or 1)
