@@ -171,7 +171,8 @@ def check_config(data_root: Path, setting: Setting) -> dict:
         "kmeans": {"n_init": 1, "subset": min(5000, setting.n_images)},
     }
     if setting.rehearsal:
-        defaults["eval_samples"] = 1000  # the 50,000 of the CIFAR protocol took 80 % of the rehearsal
+        # The CIFAR protocol's 50,000 samples and 1,000 MS-SSIM pairs took most of the rehearsal.
+        defaults.update(eval_samples=1000, msssim_pairs=1, msssim_pairs_total=0, nn_samples=100)
     splitting = {
         "dataset": "cifar",
         "method": "splitting",

@@ -175,3 +175,43 @@ def test_a_full_device_is_one_line_naming_the_file_and_the_free_space(tmp_path):
         full.write(b"x" * 4096)
         full.flush()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_write_past_the_file_size_limit_is_one_line_and_no_crash(tmp_path):
+    """A relabel whose labels.h5 outgrows the process's file-size limit (as a disk filling mid-write does):
+    exit 2 with one line naming the file, no temporary file, and no SIGSEGV from HDF5 closing the failed
+    file at exit (which the process died of before, after printing h5py's error)."""
+    import resource
+    import signal
+    import subprocess
+    import sys
+
+    import yaml
+    from conftest import tiny_config
+
+    from relabelgan.core.config import resolve_config, run_spec
+
+    n = 40_000  # labels.h5 of n int64 labels: about 320 kB, past the 128 kB limit below
+    config = tiny_config()
+    config["datasets"]["grid"]["n"] = n
+    (tmp_path / "run.yaml").write_text(yaml.safe_dump(run_spec(resolve_config(config), "grid-selfcond", 0)))
+    x = np.random.default_rng(0).normal(size=(n, 4)).astype(np.float32)
+    write_features(tmp_path / "f0.h5", x, n, 4, np.arange(n), {"round": 0})
+    out = tmp_path / "out"
+    out.mkdir()
+
+    def limited() -> None:  # in the child: writes past 128 kB fail with EFBIG instead of killing it
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (128 * 1024, resource.RLIM_INFINITY))
+
+    argv = ["relabelgan", "relabel", "--spec", str(tmp_path / "run.yaml"), "--round", "0"]
+    argv += ["--features", str(tmp_path / "f0.h5"), "--out", str(out / "labels.h5")]
+    script = f"import sys\nfrom relabelgan.cli import console\nsys.argv = {argv!r}\nconsole()\n"
+    proc = subprocess.run(
+        [sys.executable, "-B", "-c", script], capture_output=True, text=True, timeout=120, preexec_fn=limited
+    )
+    assert proc.returncode == 2, (proc.returncode, proc.stderr[-2000:])
+    assert "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("relabelgan relabel: error:")]
+    assert len(errors) == 1 and "labels.h5: the file grew past this process's file-size limit" in errors[0], errors
+    assert list(out.iterdir()) == []

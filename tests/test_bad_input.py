@@ -133,6 +133,25 @@ BAD_INPUTS = {
         ],
         "--settings-json",
     ),
+    "metrics-table": (
+        ["--spec", MISSING + ".yaml", "--round", "0", "--record", "r.json", "--out", "{out}/m.csv"],
+        MISSING,
+    ),
+    "generation": (
+        [
+            "--spec",
+            MISSING + ".yaml",
+            "--model",
+            "m.pt",
+            "--labels",
+            "l.h5",
+            "--features",
+            "f.h5",
+            "--out-dir",
+            "{out}/g",
+        ],
+        MISSING,
+    ),
     "audit": ([MISSING + ".h5"], MISSING),
     "lineage": (["--spec", MISSING + ".yaml", "--model", "m.pt", "--out-dir", "{out}/lin", MISSING + ".h5"], MISSING),
     "tables": (

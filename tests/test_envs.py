@@ -131,6 +131,7 @@ GROUP_STEPS = {
             "{w}/t.png",
         ],
         ["figures", "--metrics", "{w}/metrics.csv", "--dataset", "grid", "--out", "{w}/f.png"],
+        ["metrics-table", "--spec", "{w}/run.yaml", "--round", "1", "--record", "{w}/r1.json", "--out", "{w}/mt1.csv"],
     ],
     "rapids": [
         ["relabel", "--spec", "{w}/run.yaml", "--round", "0", "--features", "{w}/f0.h5", "--out", "{w}/l0.h5"],

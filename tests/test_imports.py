@@ -1,8 +1,8 @@
 """Steps that need no network run without importing torch: checked on their real code paths.
 
 One fresh Python process runs, through the real CLI entry point (``relabelgan.cli.main``) and on
-small real files (config.yaml, features.h5, labels.h5, a tidy metrics.csv made here): ``gather``
-and ``audit``, then ``resolve``, ``tables``, ``figures``, the four label-only lineage figures and
+small real files (config.yaml, features.h5, labels.h5, a tidy metrics.csv and a phase's metrics record
+made here): ``gather`` and ``audit``, then ``resolve``, ``metrics-table``, ``tables``, ``figures``, the four label-only lineage figures and
 ``relabel`` for every kind of round: k-means (round 0 and a warm, matched round 1, with the
 labels' metrics), a class split, labels carried forward, round 0 from the ground truth stored in
 features.h5 (acgan) and slcgan's argmax C(x) stored there by its phase. It then reports which heavy modules it
@@ -24,6 +24,7 @@ from conftest import REPO, tiny_config, write_config
 
 from relabelgan.core.artifacts import LabelRound, write_features, write_labels
 from relabelgan.core.config import load_config, run_spec
+from relabelgan.core.metrics_record import write_round_metrics
 
 N = 300  # samples: small, but enough for k-means with k = 9 and a split above the threshold
 
@@ -52,6 +53,7 @@ run("figures", "--metrics", work / "metrics.csv", "--dataset", "grid", "--out", 
 from relabelgan.lineage import lineage_figures  # the lineage command's label-only part
 lineage_figures([str(work / "k0.h5"), str(work / "k1.h5")], str(work / "lineage"))
 spec = ("--spec", work / "run.yaml")
+run("metrics-table", *spec, "--round", 1, "--record", work / "r1.json", "--out", work / "mt1.csv")
 run("relabel", *spec, "--round", 0, "--features", work / "f0.h5", "--out", work / "l0.h5")
 run("relabel", *spec, "--round", 1, "--features", work / "f1.h5", "--previous", work / "l0.h5", "--out", work / "l1.h5",
     "--metrics", work / "q1.csv")
@@ -78,6 +80,8 @@ def _inputs(tmp_path: Path) -> None:
     }
     write_config(tmp_path, cfg)
     config = load_config(tmp_path / "config.yaml")
+    # A phase's metrics record, which `metrics-table` turns into the round's metrics.csv.
+    write_round_metrics(run_spec(config, "grid-selfcond", 0), 1, {"modes_1k": 9.0}, str(tmp_path / "r1.json"))
     (tmp_path / "split.yaml").write_text(yaml.safe_dump(run_spec(config, "grid-split", 0)))
     for name, method in (("acgan", "acgan"), ("slc", "slcgan")):
         spec = {**run_spec(config, "grid-selfcond", 0), "method": method, "name": "grid-selfcond"}
@@ -136,6 +140,7 @@ def test_torch_free_steps_do_not_import_torch(tmp_path):
     truth, assigned = (read_feature_column(tmp_path / "f1.h5", c) for c in ("truth", "assigned"))
     assert np.array_equal(read_labels(tmp_path / "a0.h5").labels, truth)
     assert np.array_equal(read_labels(tmp_path / "c0.h5").labels, assigned)
+    assert pd.read_csv(tmp_path / "mt1.csv").set_index("metric")["value"].to_dict() == {"modes_1k": 9.0}
     quality = pd.read_csv(tmp_path / "q1.csv").set_index("metric")["value"]
     assert {"labels_nmi", "labels_purity"} <= set(quality.index) and 0 < quality["labels_nmi"] <= 1
     for name in ("t.md", "t.png", "f.png", "audit/events.csv", "lineage/flow.png", "lineage/split_tree.png"):

@@ -157,6 +157,26 @@ def test_split_only_above_threshold(normalise):
     assert new.centroids.shape == (6, 4)
 
 
+def test_the_bic_test_splits_two_blobs_and_keeps_one_gaussian_whole():
+    """split_test: bic on constructed features: a class made of two well-separated blobs splits, a
+    class drawn from one Gaussian (anisotropic, axis-aligned, as a diagonal model allows) does not,
+    though 2-means would cut it (the threshold rule does); both are above the size threshold."""
+    rng = np.random.default_rng(0)
+    n, d = 600, 16
+    blobs, _ = _two_blob_features(rng, n, centre=1.0)
+    blobs = np.concatenate([blobs, 0.05 * rng.standard_normal((n, d - 4)).astype(np.float32)], axis=1)
+    gaussian = (rng.standard_normal((n, d)) * np.linspace(0.5, 2.0, d)).astype(np.float32)
+    features = np.concatenate([blobs, gaussian])
+    labels = np.repeat([0, 1], n)
+    previous = LabelRound(labels, np.full(2, -1), np.zeros((2, 0), np.float32), np.arange(2 * n))
+    kept = split_classes(features, previous, threshold=100, normalise="none", seed=3, kmeans=KMEANS, test="bic")
+    assert json.loads(kept.attrs["split_classes"]) == [0] and kept.parent.tolist() == [0, 0, 1]
+    gains = json.loads(kept.attrs["bic_gain"])
+    assert gains["0"] > 0 > gains["1"], gains
+    every = split_classes(features, previous, threshold=100, normalise="none", seed=3, kmeans=KMEANS)
+    assert json.loads(every.attrs["split_classes"]) == [0, 1] and every.attrs["split_test"] == "threshold"
+
+
 def test_supervised_schedule_splits_once(run_spec_file, tmp_path):
     cfg = tiny_config()
     cfg["runs"] = {

@@ -15,7 +15,8 @@ from conftest import REPO, snakemake
 def test_dry_run_lists_every_phase(tiny_workdir):
     out = snakemake(tiny_workdir, "-n", "--quiet", "rules").stdout
     # 2 runs x 2 phases of training; init and each phase also write their round's features and
-    # metrics (no extraction or evaluation jobs); selfcond relabels rounds 0..2, uncond keeps round 0's labels.
+    # metrics record (no extraction or evaluation jobs; round_metrics writes each record out as
+    # metrics.csv); selfcond relabels rounds 0..2, uncond keeps round 0's labels.
     assert "train_phase" in out
     counts = {
         line.split()[0]: int(line.split()[1])
@@ -25,6 +26,7 @@ def test_dry_run_lists_every_phase(tiny_workdir):
     assert counts["init"] == 2
     assert counts["train_phase"] == 4
     assert counts["relabel"] == 4
+    assert counts["round_metrics"] == 6 and "reevaluate_round" not in counts
     assert "extract_features" not in counts and "evaluate_round" not in counts
 
 

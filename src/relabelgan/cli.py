@@ -62,12 +62,15 @@ non_negative_int = _ranged(int, "an integer", lambda v: v >= 0, "an integer >= 0
 share = _ranged(float, "a number", lambda v: 0 < v <= 1, "a number in (0, 1], e.g. 0.2")
 
 
-SPEC = arg("--spec", required=True, help="run.yaml written by `relabelgan resolve`")
+SPEC = arg("--spec", required=True, help="run.yaml written by `relabelgan resolve` (or that spec as JSON text)")
 ROUND = arg("--round", type=non_negative_int, required=True, help="the round: 0 = untrained, r = after phase r")
 EVALUATOR = arg("--evaluator", help="evaluator.pt of the run's dataset (clf_* metrics)")
 ROUND_OUTPUTS = (
     arg("--features", help="also write the round's features.h5 here (with --metrics)"),
-    arg("--metrics", help="also write the round's model metrics (tidy CSV) here"),
+    arg(
+        "--metrics",
+        help="also write the round's model metrics here: tidy CSV, or for a .json name the record of values and settings the workflow keeps",
+    ),
     EVALUATOR,
 )
 
@@ -209,7 +212,7 @@ def cmd_relabel(a: argparse.Namespace) -> None:
     arg("--model", required=True, help="the round's model.pt"),
     arg("--labels", help="labels.h5 the model was trained on (real intra-class MS-SSIM)"),
     EVALUATOR,
-    arg("--out", required=True, help="metrics.csv to write"),
+    arg("--out", required=True, help="metrics.csv to write (a .json name: the record of values and settings)"),
     example="relabelgan evaluate --spec RUN/run.yaml --round 3 --model RUN/round_03/model.pt "
     "--labels RUN/round_02/labels.h5 --out /tmp/metrics.csv",
 )
@@ -217,6 +220,22 @@ def cmd_evaluate(a: argparse.Namespace) -> None:
     from .evaluate import evaluate_round
 
     _print_metrics(evaluate_round(_spec(a.spec), a.round, a.model, a.labels, a.out, a.evaluator))
+
+
+@command(
+    "metrics-table",
+    "a round's metrics.csv from the metrics record its phase (or `evaluate --out X.json`) wrote",
+    SPEC,
+    ROUND,
+    arg("--record", required=True, help="the metrics record (.json), refused if computed under other metric settings"),
+    arg("--out", required=True, help="metrics.csv to write"),
+    example="relabelgan metrics-table --spec RUN/run.yaml --round 2 --record RUN/round_02/phase_metrics.json "
+    "--out /tmp/metrics.csv",
+)
+def cmd_metrics_table(a: argparse.Namespace) -> None:
+    from .core.metrics_record import metrics_table
+
+    metrics_table(_spec(a.spec), a.round, a.record, a.out)
 
 
 @command(
@@ -378,6 +397,24 @@ def cmd_lineage(a: argparse.Namespace) -> None:
 
 
 @command(
+    "generation",
+    "an image model's z interpolations, fixed-z rows across classes and nearest training images",
+    SPEC,
+    arg("--model", required=True, help="the model.pt (the workflow: the final round's)"),
+    arg("--labels", required=True, help="labels.h5 the model was trained on (its classes)"),
+    arg("--features", required=True, help="features.h5 of the model's round (the feature-space neighbours)"),
+    arg("--out-dir", required=True, help="folder for interpolation.png, fixed_z.png, nearest.png"),
+    example="relabelgan generation --spec RUN/run.yaml --model RUN/round_03/model.pt --labels RUN/round_02/labels.h5 "
+    "--features RUN/round_03/features.h5 --out-dir /tmp/generation",
+)
+def cmd_generation(a: argparse.Namespace) -> None:
+    from .core.artifacts import read_labels
+    from .report.generation import generation_figures
+
+    generation_figures(_spec(a.spec), a.model, read_labels(a.labels), a.features, a.out_dir)
+
+
+@command(
     "tables",
     "comparison table (CSV, Markdown) and plot of one dataset's runs",
     arg("--metrics", required=True, help="the dataset's gathered metrics CSV"),
@@ -512,14 +549,20 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signal.SIGTERM, previous)
 
 
+# Set when a write failed for lack of room: console() then exits without the interpreter's clean-up.
+_EXIT_AT_ONCE = False
+
+
 def _run(args: argparse.Namespace) -> int:
     """The command's exit status: 0, or 2 with one line for bad input (UserError, a missing input path)."""
-    from .core.errors import UserError
+    global _EXIT_AT_ONCE
+    from .core.errors import DeviceFullError, UserError
 
     try:
         args.func(args)
     except UserError as e:
         print(f"relabelgan {args.command}: error: {e}", file=sys.stderr)
+        _EXIT_AT_ONCE = isinstance(e, DeviceFullError)
         return 2
     except FileNotFoundError as e:  # an input path the command was given (metrics CSVs, label lists)
         print(
@@ -533,5 +576,17 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def console() -> None:
+    """The `relabelgan` console script: :func:`main`, then exit with its status. After a write that ran
+    out of room the exit skips the interpreter's clean-up (os._exit): HDF5's, closing a file whose write
+    failed, crashed the process with SIGSEGV after the error line was printed."""
+    status = main()
+    if _EXIT_AT_ONCE:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
+    sys.exit(status)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    console()

@@ -1,34 +1,55 @@
-"""`relabelgan figures`: seaborn figures of metrics over rounds, one per dataset."""
+"""`relabelgan figures`: seaborn figures of the key metrics over rounds, one per dataset."""
 
 from __future__ import annotations
 
 import pandas as pd
 
+from .report.metric_labels import key_panels, seeds_phrase, without_meaningless_label_metrics
 from .report.plotting import pyplot, save_png
+
+MAX_PANELS = 6  # when the table has none of the key metrics: its first metrics, by name
 
 
 def metrics_over_rounds(metrics_csv: str, dataset: str, out: str) -> None:
-    """One panel per metric, x = round, one line per run (mean and 95% interval over seeds)."""
+    """One panel per key metric (report/metric_labels.py), titled by name and direction; x = round
+    (whole numbers), one line per run (mean and 95% interval over seeds)."""
     import seaborn as sns
+    from matplotlib.ticker import MaxNLocator
 
-    pyplot()  # headless backend before seaborn draws
+    plt = pyplot()  # headless backend before seaborn draws
 
     frame = pd.read_csv(metrics_csv)
-    frame = frame[frame["dataset"] == dataset]
+    frame = without_meaningless_label_metrics(frame[frame["dataset"] == dataset])
     if frame.empty:
         raise ValueError(f"{metrics_csv}: no metrics for dataset {dataset!r}")
     sns.set_theme(style="whitegrid", context="paper")
-    grid = sns.relplot(
-        data=frame,
-        x="round",
-        y="value",
-        hue="run",
-        col="metric",
-        kind="line",
-        marker="o",
-        col_wrap=min(4, frame["metric"].nunique()),
-        height=2.6,
-        facet_kws={"sharey": False},
-    )
-    grid.figure.suptitle(f"{dataset}: metrics over rounds", y=1.03)
-    save_png(grid.figure, out)
+    panels = key_panels(frame) or [(m, m) for m in sorted(frame["metric"].unique())[:MAX_PANELS]]
+    runs = sorted(frame["run"].unique())
+    colours = dict(zip(runs, sns.color_palette("husl" if len(runs) > 10 else None, n_colors=len(runs)), strict=True))
+    cols = min(3, len(panels))
+    rows = -(-len(panels) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.4 * cols, 2.7 * rows), squeeze=False)
+    for ax, (metric, title) in zip(axes.flat, panels, strict=False):
+        sns.lineplot(
+            data=frame[frame["metric"] == metric],
+            x="round",
+            y="value",
+            hue="run",
+            hue_order=runs,
+            palette=colours,
+            marker="o",
+            legend=False,
+            ax=ax,
+        )
+        ax.set_title(title, fontsize=9)
+        ax.set_xlabel("round")
+        ax.set_ylabel("")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    for ax in axes.flat[len(panels) :]:
+        ax.set_visible(False)
+    handles = [plt.Line2D([], [], color=colours[run], marker="o", label=run) for run in runs]
+    fig.legend(handles=handles, loc="center left", bbox_to_anchor=(1.0, 0.5), title="run", frameon=False)
+    interval = "one seed" if seeds_phrase(frame) == "one seed" else "mean and 95% interval over seeds"
+    fig.suptitle(f"{dataset}: key metrics over rounds ({interval}; every metric: metrics.csv)", y=1.0)
+    fig.tight_layout()
+    save_png(fig, out)

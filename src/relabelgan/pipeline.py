@@ -1,5 +1,6 @@
 """`relabelgan pipeline`: one run and seed's round sequence in one process, with the workflow's file
-layout and in the workflow's order: round 0 (init, with its features and metrics), its labels, then
+layout and in the workflow's order: round 0 (init, with its features and metrics record, made into
+metrics.csv as rule round_metrics does), its labels, then
 each phase and, where the method relabels, that round's labels (the rules in workflow/rules/train.smk
 and relabel.smk). The benchmark and the GPU check run it; tests/test_pipeline.py checks that it makes
 the same files as a Snakemake run. Final-round reports (FID/IS, audit, lineage, tables) stay rules.
@@ -16,11 +17,14 @@ import yaml
 
 from .core.artifacts import atomic_path
 from .core.config import evaluator_settings_for, load_config, run_spec
+from .core.metrics_record import metrics_table
 from .initialise import init_round
 from .methods import get_method
 from .relabel import relabel, write_label_quality
 from .training.loop import train_phase
 from .training.round_outputs import RoundOutputs
+
+PHASE_METRICS = "phase_metrics.json"  # the metrics record a round's job writes (rule round_metrics reads it)
 
 
 @dataclass(frozen=True)
@@ -73,16 +77,18 @@ def run_rounds(
     files, method = RunFiles(Path(root)), get_method(spec["method"])
 
     def outputs(r: int) -> RoundOutputs:
-        return RoundOutputs(files.round(r, "features.h5"), files.round(r, "metrics.csv"), evaluator)
+        return RoundOutputs(files.round(r, "features.h5"), files.round(r, PHASE_METRICS), evaluator)
 
     with _threads(cpu_threads):
         init_round(spec, files.round(0, "model.pt"), outputs(0))
+    metrics_table(spec, 0, files.round(0, PHASE_METRICS), files.round(0, "metrics.csv"))
     with _threads(gpu_threads):
         _relabel(spec, files, 0)
     for r in range(1, (phases or int(spec["rounds"])) + 1):
         labels = files.round(method.labels_round(r - 1), "labels.h5")
         with _threads(gpu_threads):
             _phase(spec, files, r, labels, outputs(r))
+        metrics_table(spec, r, files.round(r, PHASE_METRICS), files.round(r, "metrics.csv"))
         if after_phase:
             after_phase(r, files)
         if method.labels_round(r) == r:

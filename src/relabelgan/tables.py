@@ -12,7 +12,10 @@ import numpy as np
 import pandas as pd
 
 from .core.artifacts import atomic_path
+from .report.metric_labels import key_panels, seeds_phrase, without_meaningless_label_metrics
 from .report.plotting import pyplot, save_png
+
+MAX_PANELS = 6  # when a table has none of the key metrics: its first metrics, by name
 
 
 def final_round(frame: pd.DataFrame) -> pd.DataFrame:
@@ -121,35 +124,41 @@ def comparison(
         )
     with atomic_path(out_md) as tmp:
         tmp.write_text(markdown_table(summary, f"{dataset}: comparison", notes))
-    _plot(final_round(frame), dataset, out_png)
+    _plot(final_round(without_meaningless_label_metrics(frame)), dataset, out_png)
     return summary
 
 
 def _plot(frame: pd.DataFrame, dataset: str, out: str) -> None:
+    """Bars of the key metrics (report/metric_labels.py), one panel each, titled by name and direction;
+    the Markdown table holds every metric. A run without a value of a metric has no bar there."""
     import seaborn as sns
 
-    pyplot()  # headless backend before seaborn draws
+    plt = pyplot()  # headless backend before seaborn draws
 
     sns.set_theme(style="whitegrid", context="paper")
+    panels = key_panels(frame) or [(m, m) for m in sorted(frame["metric"].unique())[:MAX_PANELS]]
     runs = sorted(frame["run"].unique())
-    grid = sns.catplot(
-        data=frame,
-        x="run",
-        y="value",
-        col="metric",
-        kind="bar",
-        errorbar="se",
-        hue="run",
-        legend=False,
-        order=runs,
-        hue_order=runs,
-        col_wrap=min(4, frame["metric"].nunique()),
-        height=2.6,
-        sharey=False,
-    )
-    # Name the runs explicitly: FacetGrid.set_xticklabels() before drawing reads empty tick texts
-    # and left every panel without run names.
-    for ax in grid.axes.flat:
+    cols = min(3, len(panels))
+    rows = -(-len(panels) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.4 * cols, 2.9 * rows), squeeze=False)
+    for ax, (metric, title) in zip(axes.flat, panels, strict=False):
+        sns.barplot(
+            data=frame[frame["metric"] == metric],
+            x="run",
+            y="value",
+            hue="run",
+            order=runs,
+            hue_order=runs,
+            errorbar="se",
+            legend=False,
+            ax=ax,
+        )
+        ax.set_title(title, fontsize=9)
+        ax.set_xlabel("")
+        ax.set_ylabel("")
         ax.set_xticks(range(len(runs)), labels=runs, rotation=45, ha="right")
-    grid.figure.suptitle(f"{dataset}: final round, mean ± s.e. over seeds", y=1.03)
-    save_png(grid.figure, out)
+    for ax in axes.flat[len(panels) :]:
+        ax.set_visible(False)
+    fig.suptitle(f"{dataset}: final round, {seeds_phrase(frame)} (every metric: the table)", y=1.0)
+    fig.tight_layout()
+    save_png(fig, out)

@@ -1,9 +1,14 @@
 # Config loading and validation, paths, and the input functions every stage uses.
+import functools
 import json
 import os
 
 from relabelgan.core.config import BOOKKEEPING_ENV, bookkeeping_env, evaluator_settings_for, resolve_config, run_spec
+from relabelgan.core.config import stage_keys, stage_settings
+from relabelgan.core.errors import ArtifactError
+from relabelgan.core.metrics_record import changed_settings
 from relabelgan.data.registry import has_evaluator as kind_has_evaluator
+from relabelgan.data.registry import holds_images
 from relabelgan.methods import get_method
 from relabelgan.metrics.inception import REFERENCE_STATS_NAME
 
@@ -70,9 +75,92 @@ def rr(r):
     return f"{int(r):02d}"
 
 
+@functools.cache
+def resolved_spec(run, seed):
+    """The run's spec as run.yaml holds it (no bookkeeping keys); callers must not change it."""
+    return run_spec(config, run, int(seed), bookkeeping=False)
+
+
 def spec_json(wildcards):
     """run.yaml's content: the run's keys without the bookkeeping ones, so editing those reruns nothing."""
-    return json.dumps(run_spec(config, wildcards.run, int(wildcards.seed), bookkeeping=False), sort_keys=True)
+    return json.dumps(resolved_spec(wildcards.run, wildcards.seed), sort_keys=True)
+
+
+def spec_param(wildcards, input):
+    """The run's resolved spec as JSON, the --spec of a job. The jobs take it as text, not as the run.yaml
+    file: a job downstream of a rerun job is never checked for its own params in Snakemake 9 (the DAG
+    masks it), so a rewritten run.yaml would hide what changed. Taking ``input`` makes Snakemake count
+    this param as derived and leave it out of the params trigger: a job reruns for the settings its
+    stage reads (stage_params), not for any edit of its run."""
+    return spec_json(wildcards)
+
+
+# ----------------------------------------------------------------------------- reruns as small as the change
+# Every job gets the run's spec as text (spec_param), whose edits trigger nothing by themselves: run.yaml
+# is written for people, and no job reads it. A job reruns when one of its params changes, and its params are the settings its stage computes from
+# (relabelgan.core.config.stage_settings: train for init and the phases, relabel, metrics), one param
+# per setting written "key=value", so Snakemake's reason names the key ("before: 'eval_samples=1000'
+# now: 'eval_samples=2000'"). A change then reruns its stage's jobs and, through their outputs, what
+# reads them: a metric setting re-evaluates the models, a k-means setting relabels and retrains the
+# phases after, more rounds add phases.
+STAGE_SETTING_NAMES = {
+    # every key a stage's settings can hold, so the params' names are the same for every run
+    "train": sorted(set(stage_keys(None)) | {"seed", "dataset_spec", "rounds"}),
+    "init": sorted(set(stage_keys(None)) | {"seed", "dataset_spec", "rounds"}),
+    "relabel": sorted(set(stage_keys("relabel")) | {"label_source"}),
+    "metrics": sorted(set(stage_keys("metrics")) | {"evaluator", "final_round"}),
+    "fid": sorted(stage_keys("fid")),
+}
+
+
+def job_round(wildcards):
+    """The round a job's settings are of (its r wildcard; None for a job of the whole run)."""
+    r = getattr(wildcards, "r", None)
+    return int(r) if r is not None else None
+
+
+def stage_setting(stage, key, wildcards):
+    """One setting of the job's run as a param: "key=value", or "key=-" where its stage does not read it."""
+    settings = stage_settings(resolved_spec(wildcards.run, wildcards.seed), stage, job_round(wildcards))
+    return f"{key}={json.dumps(settings[key], sort_keys=True)}" if key in settings else f"{key}=-"
+
+
+def _setting_param(stage, key):
+    return lambda wildcards: stage_setting(stage, key, wildcards)
+
+
+def stage_params(stage):
+    """The params of a stage's jobs (setting_KEY=...), spliced into a rule's params with **."""
+    return {f"setting_{key}": _setting_param(stage, key) for key in STAGE_SETTING_NAMES[stage]}
+
+
+def metrics_record(wildcards):
+    """The record round_metrics makes metrics.csv from: the one its phase (or init) wrote, unless that
+    was computed under other metric settings than the config's now; then the model re-evaluated."""
+    phase = round_path("phase_metrics.json", wildcards.r, wildcards.run, wildcards.seed)
+    spec = resolved_spec(wildcards.run, wildcards.seed)
+    try:
+        stale = os.path.exists(phase) and bool(changed_settings(phase, spec, int(wildcards.r)))
+    except ArtifactError:  # unreadable: remake it from the model
+        stale = True
+    if stale:
+        return round_path("reevaluated_metrics.json", wildcards.r, wildcards.run, wildcards.seed)
+    return phase
+
+
+def reevaluate_inputs(wildcards):
+    """A round's model, the labels it was trained on (none at round 0) and the dataset's evaluator."""
+    inputs = {
+        "model": round_path("model.pt", wildcards.r, wildcards.run, wildcards.seed),
+        **evaluator_input(wildcards),
+    }
+    if int(wildcards.r) > 0:
+        inputs["labels"] = labels_in_force(wildcards.run, wildcards.seed, int(wildcards.r) - 1)
+    return inputs
+
+
+def labels_flag(wildcards, input):
+    return f"--labels {input.labels}" if "labels" in input.keys() else ""
 
 
 # The bookkeeping keys (log_every, snapshot_every, progress_every) reach the jobs through the environment
@@ -83,7 +171,6 @@ os.environ[BOOKKEEPING_ENV] = bookkeeping_env(config)
 def relabel_inputs(wildcards):
     """The round's features.h5 (written by its phase) and, after round 0, the previous labels."""
     inputs = {
-        "spec": run_path("run.yaml", wildcards.run, wildcards.seed),
         "features": round_path("features.h5", wildcards.r, wildcards.run, wildcards.seed),
     }
     if int(wildcards.r) > 0:
@@ -147,8 +234,11 @@ def metric_targets():
 
 
 def figure_targets():
-    """Metrics over rounds and the comparison figure, per dataset."""
-    return expand(results_path("figures/{name}_{dataset}.png"), name=["metrics", "comparison"], dataset=DATASETS)
+    """Metrics over rounds and the comparison figure, per dataset; the generation figures of every
+    image run's first seed (one per run: they show what a model makes, not a spread over seeds)."""
+    per_dataset = expand(results_path("figures/{name}_{dataset}.png"), name=["metrics", "comparison"], dataset=DATASETS)
+    image_runs = [run for run in RUNS if holds_images(config["datasets"][config["runs"][run]["dataset"]]["kind"])]
+    return per_dataset + [run_path("generation/interpolation.png", run, SEEDS[0]) for run in image_runs]
 
 
 def audit_targets():
@@ -162,8 +252,13 @@ def audit_targets():
     ]
 
 
+def spec_targets():
+    """Every run.yaml: the resolved run as people read it (jobs take the spec as text: spec_param)."""
+    return [run_path("run.yaml", run, seed) for run in RUNS for seed in SEEDS]
+
+
 def all_targets():
-    return metric_targets() + figure_targets() + model_targets() + label_targets() + audit_targets()
+    return metric_targets() + figure_targets() + model_targets() + label_targets() + audit_targets() + spec_targets()
 
 
 # ----------------------------------------------------------------------------- evaluation and audit
@@ -189,6 +284,12 @@ def evaluator_input(wildcards):
     return {"evaluator": path} if path else {}
 
 
+def ancient_evaluator_input(wildcards):
+    """evaluator.pt for the metrics a phase computes in passing: a retrained evaluator re-evaluates the
+    rounds (round_metrics sees the recipe change) and retrains nothing."""
+    return {name: ancient(path) for name, path in evaluator_input(wildcards).items()}
+
+
 def evaluator_flag(wildcards, input):
     return f"--evaluator {input.evaluator}" if "evaluator" in input.keys() else ""
 
@@ -201,6 +302,16 @@ def reference_stats_file(dataset):
 def final_model(wildcards):
     """The model after the run's last phase."""
     return round_path("model.pt", rr(rounds(wildcards.run)), wildcards.run, wildcards.seed)
+
+
+def final_round_inputs(wildcards):
+    """The final model, the labels it was trained on and its round's features.h5 (generation figures)."""
+    last = rounds(wildcards.run)
+    return {
+        "model": final_model(wildcards),
+        "labels": labels_in_force(wildcards.run, wildcards.seed, last - 1),
+        "features": round_path("features.h5", rr(last), wildcards.run, wildcards.seed),
+    }
 
 
 def run_labels(wildcards):

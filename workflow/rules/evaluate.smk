@@ -1,7 +1,54 @@
 # Metrics: the evaluator classifier of each dataset, FID/IS of the final round for runs with fid: true
 # (against the dataset's Inception statistics, computed once per dataset by reference_stats), and
-# one tidy table of everything (docs/metrics.md). Each round's cheap model metrics are written by
-# its phase (train.smk), its labels' metrics by relabel (relabel.smk).
+# one tidy table of everything (docs/metrics.md). Each round's cheap model metrics are computed by
+# its phase (train.smk) and made into metrics.csv by round_metrics, or, after a metric setting
+# changed, by reevaluate_round from the model; its labels' metrics come from relabel (relabel.smk).
+
+
+rule round_metrics:
+    input:
+        record=metrics_record,
+    output:
+        round_path("metrics.csv"),
+    params:
+        spec=spec_param,
+        **stage_params("metrics"),
+    log:
+        log_path("round_metrics_{r}.log"),
+    benchmark:
+        bench_path("round_metrics_{r}.tsv")
+    conda:
+        "../../envs/report.yaml"
+    localrule: True
+    shell:
+        "relabelgan metrics-table --spec {params.spec:q} --round {wildcards.r:q} --record {input.record:q}"
+        " --out {output:q} > {log:q} 2>&1"
+
+
+rule reevaluate_round:
+    input:
+        unpack(reevaluate_inputs),
+    output:
+        round_path("reevaluated_metrics.json"),
+    params:
+        spec=spec_param,
+        **stage_params("metrics"),
+        labels=labels_flag,
+        evaluator=evaluator_flag,
+    log:
+        log_path("reevaluate_{r}.log"),
+    benchmark:
+        bench_path("reevaluate_{r}.tsv")
+    conda:
+        "../../envs/torch.yaml"
+    threads: GPU["threads"]
+    resources:
+        mem_mb=GPU["mem_mb"],
+        runtime=GPU["runtime"],
+        gpu=GPU["gpus"],
+    shell:
+        "OMP_NUM_THREADS={threads} relabelgan evaluate --spec {params.spec:q} --round {wildcards.r:q}"
+        " --model {input.model:q} {params.labels} {params.evaluator} --out {output:q} > {log:q} 2>&1"
 
 
 rule train_evaluator:
@@ -58,12 +105,13 @@ rule reference_stats:
 
 rule evaluate_final:
     input:
-        spec=run_path("run.yaml"),
         model=final_model,
         reference=lambda w: reference_stats_file(config["runs"][w.run]["dataset"]),
     output:
         run_path("final_metrics.csv"),
     params:
+        spec=spec_param,
+        **stage_params("fid"),
         round=lambda w: rounds(w.run),
     log:
         log_path("evaluate_final.log"),
@@ -77,7 +125,7 @@ rule evaluate_final:
         runtime=GPU["runtime"],
         gpu=GPU["gpus"],
     shell:
-        "OMP_NUM_THREADS={threads} relabelgan evaluate-final --spec {input.spec:q} --round {params.round:q}"
+        "OMP_NUM_THREADS={threads} relabelgan evaluate-final --spec {params.spec:q} --round {params.round:q}"
         " --model {input.model:q} --reference-stats {input.reference:q} --out {output:q} > {log:q} 2>&1"
 
 

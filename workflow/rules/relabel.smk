@@ -1,5 +1,7 @@
 # Between phases: the next round's labels from the round's features.h5 (written by its phase),
-# and the labels' metrics against the ground truth. Needs no torch (relabel.py).
+# and the labels' metrics against the ground truth. Needs no torch (relabel.py). Its params are the
+# relabel settings (k-means, matching, splitting's criteria): the rest it reads reaches it through
+# the features of the model.
 
 
 rule relabel:
@@ -9,6 +11,8 @@ rule relabel:
         labels=round_path("labels.h5"),
         metrics=round_path("label_metrics.csv"),
     params:
+        spec=spec_param,
+        **stage_params("relabel"),
         flags=relabel_flags,
     log:
         log_path("relabel_{r}.log"),
@@ -23,5 +27,5 @@ rule relabel:
         runtime=GPU["runtime"],
         gpu=GPU["gpus"],
     shell:
-        "OMP_NUM_THREADS={threads} relabelgan relabel --spec {input.spec:q} --round {wildcards.r:q}"
+        "OMP_NUM_THREADS={threads} relabelgan relabel --spec {params.spec:q} --round {wildcards.r:q}"
         " --features {input.features:q} {params.flags} --out {output.labels:q} --metrics {output.metrics:q} > {log:q} 2>&1"

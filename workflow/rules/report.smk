@@ -62,7 +62,6 @@ LINEAGE_FIGURES = {
 
 rule lineage_figures:
     input:
-        spec=run_path("run.yaml"),
         model=final_model,
         labels=run_labels,
     output:
@@ -77,6 +76,7 @@ rule lineage_figures:
             for name, caption in LINEAGE_FIGURES.items()
         },
     params:
+        spec=spec_param,
         out_dir=lambda w: run_path("lineage", w.run, w.seed),
     log:
         log_path("lineage.log"),
@@ -89,8 +89,40 @@ rule lineage_figures:
         mem_mb=CPU["mem_mb"],
         runtime=CPU["runtime"],
     shell:
-        "OMP_NUM_THREADS={threads} relabelgan lineage --spec {input.spec:q} --model {input.model:q}"
+        "OMP_NUM_THREADS={threads} relabelgan lineage --spec {params.spec:q} --model {input.model:q}"
         " --out-dir {params.out_dir:q} {input.labels:q} > {log:q} 2>&1"
+
+
+rule generation_figures:
+    input:
+        unpack(final_round_inputs),
+    output:
+        **{
+            name: report(
+                run_path(f"generation/{name}.png"),
+                caption=f"../report/generation_{name}.rst",
+                category="Generation",
+                subcategory="{run}",
+                labels={"run": "{run}", "seed": "{seed}", "figure": name},
+            )
+            for name in ("interpolation", "fixed_z", "nearest")
+        },
+    params:
+        spec=spec_param,
+        out_dir=lambda w: run_path("generation", w.run, w.seed),
+    log:
+        log_path("generation.log"),
+    benchmark:
+        bench_path("generation.tsv")
+    conda:
+        "../../envs/torch.yaml"
+    threads: CPU["threads"]
+    resources:
+        mem_mb=CPU["mem_mb"],
+        runtime=CPU["runtime"],
+    shell:
+        "OMP_NUM_THREADS={threads} relabelgan generation --spec {params.spec:q} --model {input.model:q}"
+        " --labels {input.labels:q} --features {input.features:q} --out-dir {params.out_dir:q} > {log:q} 2>&1"
 
 
 rule comparison_table:

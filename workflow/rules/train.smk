@@ -1,6 +1,8 @@
 # Phases: round 0 is the initialisation, phase r trains model r-1 on labels r-1. Each job also
-# writes its round's features.h5 and model metrics.csv while the model is in memory
-# (round_outputs.py): the relabel step between phases then needs neither torch nor the dataset.
+# writes its round's features.h5 and model metrics (a record, phase_metrics.json, which rule
+# round_metrics makes into metrics.csv) while the model is in memory (round_outputs.py): the relabel
+# step between phases then needs neither torch nor the dataset. Their params are the training
+# settings only (common.smk, "reruns as small as the change").
 
 
 rule resolve:
@@ -21,13 +23,14 @@ rule resolve:
 
 rule init:
     input:
-        unpack(evaluator_input),
-        spec=run_path("run.yaml"),
+        unpack(ancient_evaluator_input),
     output:
         model=round_path("model.pt", r="00"),
         features=round_path("features.h5", r="00"),
-        metrics=round_path("metrics.csv", r="00"),
+        metrics=round_path("phase_metrics.json", r="00"),
     params:
+        spec=spec_param,
+        **stage_params("init"),
         evaluator=evaluator_flag,
     log:
         log_path("init.log"),
@@ -41,14 +44,13 @@ rule init:
         mem_mb=CPU["mem_mb"],
         runtime=CPU["runtime"],
     shell:
-        "OMP_NUM_THREADS={threads} relabelgan init --spec {input.spec:q} --out {output.model:q}"
+        "OMP_NUM_THREADS={threads} relabelgan init --spec {params.spec:q} --out {output.model:q}"
         " --features {output.features:q} --metrics {output.metrics:q} {params.evaluator} > {log:q} 2>&1"
 
 
 rule train_phase:
     input:
-        unpack(evaluator_input),
-        spec=run_path("run.yaml"),
+        unpack(ancient_evaluator_input),
         model=lambda w: previous_round_path(w, "model.pt"),
         labels=lambda w: labels_in_force(w.run, w.seed, int(w.r) - 1),
     output:
@@ -62,8 +64,10 @@ rule train_phase:
             labels={"run": "{run}", "seed": "{seed}", "round": "{r}"},
         ),
         features=round_path("features.h5"),
-        metrics=round_path("metrics.csv"),
+        metrics=round_path("phase_metrics.json"),
     params:
+        spec=spec_param,
+        **stage_params("train"),
         evaluator=evaluator_flag,
     wildcard_constraints:
         r=r"(?!00)\d\d",
@@ -80,7 +84,7 @@ rule train_phase:
         runtime=GPU["runtime"],
         gpu=GPU["gpus"],
     shell:
-        "OMP_NUM_THREADS={threads} relabelgan train --spec {input.spec:q} --round {wildcards.r:q}"
+        "OMP_NUM_THREADS={threads} relabelgan train --spec {params.spec:q} --round {wildcards.r:q}"
         " --model-in {input.model:q} --labels {input.labels:q}"
         " --out {output.model:q} --log {output.log:q} --samples {output.samples:q}"
         " --features {output.features:q} --metrics {output.metrics:q} {params.evaluator} > {log:q} 2>&1"

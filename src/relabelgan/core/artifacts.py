@@ -23,7 +23,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from .errors import ArtifactError  # raised here; defined with the other input errors
+from .errors import ArtifactError, DeviceFullError  # raised here; defined with the other input errors
 
 FEATURES_FORMAT = "relabelgan-features/1"
 LABELS_FORMAT = "relabelgan-labels/1"
@@ -71,24 +71,38 @@ def atomic_path(final: str | os.PathLike) -> Iterator[Path]:
         os.chmod(tmp_path, 0o666 & ~_umask())
         os.replace(tmp_path, final)
     except (OSError, RuntimeError) as e:
-        if not _device_full(e):
+        reason = _out_of_space(e)
+        if reason is None:
             raise
         tmp_path.unlink(missing_ok=True)  # frees what the failed write took before the free space is read
         free = shutil.disk_usage(final.parent).free / 2**20
-        raise ArtifactError(
-            f"{final}: no space left on the device ({free:.0f} MiB free in {final.parent}); "
-            "free some space and rerun (nothing was written)"
+        raise DeviceFullError(
+            f"{final}: {reason} ({free:.0f} MiB free in {final.parent}); "
+            "free some space (or raise the limit) and rerun (nothing was written)"
         ) from e
     finally:
         tmp_path.unlink(missing_ok=True)
 
 
-def _device_full(error: BaseException) -> bool:
-    """A write failed for lack of space: ENOSPC, or torch.save's zip writer failing mid-file, which is how
-    a full disk shows there ("unexpected pos", "failed writing")."""
-    if isinstance(error, OSError):
-        return error.errno == errno.ENOSPC
-    return "unexpected pos" in str(error) or "failed writing" in str(error)
+def _out_of_space(error: BaseException) -> str | None:
+    """Why a write failed for lack of room, or None: ENOSPC (and torch.save's zip writer failing mid-file,
+    which is how a full disk shows there: "unexpected pos", "failed writing"), or EFBIG, the file-size
+    limit of the process (``ulimit -f``). The errors it caused count too: h5py, closing a file whose
+    write failed, raises its own RuntimeError ("... errno = 27 ...") while handling the first one."""
+    for e in _error_chain(error):
+        code, text = e.errno if isinstance(e, OSError) else None, str(e)
+        if code == errno.ENOSPC or "errno = 28" in text or "unexpected pos" in text or "failed writing" in text:
+            return "no space left on the device"
+        if code == errno.EFBIG or "errno = 27" in text:
+            return "the file grew past this process's file-size limit (ulimit -f)"
+    return None
+
+
+def _error_chain(error: BaseException | None, depth: int = 4) -> Iterator[BaseException]:
+    """``error``, then what it was raised from or while handling, ``depth`` deep."""
+    while error is not None and depth > 0:
+        yield error
+        error, depth = error.__cause__ or error.__context__, depth - 1
 
 
 ZIP_MAGIC = b"PK\x03\x04"  # torch.save writes a zip archive: a model.pt given where an .h5 belongs

@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from ..data.registry import dataset_kind, evaluator_recipe, holds_images
+from ..data.registry import dataset_kind, evaluator_recipe, has_evaluator, holds_images
 from .errors import ConfigError
 from .network_choice import BATCHNORM_DS, resolve_arch
 
@@ -70,20 +70,27 @@ def _where_set(path: list, given: dict) -> list:
     return path
 
 
-NAME_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._-]*$"  # run and dataset names (the schema's propertyNames)
+@functools.cache
+def _schema() -> dict:
+    """The config schema (config.schema.yaml), read once per process."""
+    with open(SCHEMA_PATH) as f:
+        return yaml.safe_load(f)
+
+
+def _name_pattern() -> str:
+    """The pattern run and dataset names must match (the schema's ``propertyNames`` of ``runs``)."""
+    return _schema()["properties"]["runs"]["propertyNames"]["pattern"]
 
 
 def _first_error(config: dict, given: dict) -> str | None:
     """The most relevant schema violation, as 'invalid value at <key path>: <reason>'."""
     import jsonschema
 
-    with open(SCHEMA_PATH) as f:
-        schema = yaml.safe_load(f)
-    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(config))
+    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(_schema()).iter_errors(config))
     if error is None:
         return None
     where = ".".join(str(p) for p in _where_set(list(error.absolute_path), given)) or "(top level)"
-    if error.validator == "pattern" and error.schema.get("pattern") == NAME_PATTERN:
+    if error.validator == "pattern" and error.schema.get("pattern") == _name_pattern():
         # A run or dataset name: it becomes a path, a wildcard and a shell word.
         return f"invalid name under '{where}': {error.instance!r}; use letters, digits and . _ - (starting with a letter or digit)"
     if error.validator == "pattern":
@@ -163,8 +170,7 @@ def _check_d_conditioning(name: str, run: dict, source: str) -> None:
 
 def _run_properties() -> dict:
     """The schema's run keys and their definitions (``default`` among them)."""
-    with open(SCHEMA_PATH) as f:
-        return yaml.safe_load(f)["$defs"]["run"]["properties"]
+    return _schema()["$defs"]["run"]["properties"]
 
 
 def _check_default_keys(shared: dict, source: str) -> None:
@@ -176,10 +182,8 @@ def _check_default_keys(shared: dict, source: str) -> None:
         )
 
 
-@functools.cache
 def _dataset_defaults() -> dict[str, dict]:
-    with open(SCHEMA_PATH) as f:
-        return yaml.safe_load(f)["x-dataset-defaults"]
+    return _schema()["x-dataset-defaults"]
 
 
 def complete_dataset(dataset: dict) -> dict:
@@ -200,8 +204,7 @@ def _property_defaults(node: dict) -> dict:
 
 @functools.cache
 def _evaluator_defaults() -> dict:
-    with open(SCHEMA_PATH) as f:
-        return _property_defaults(yaml.safe_load(f)["properties"]["evaluator"])
+    return _property_defaults(_schema()["properties"]["evaluator"])
 
 
 def evaluator_settings(settings: dict | None = None) -> dict:
@@ -258,21 +261,79 @@ def load_config(path: str | Path) -> dict:
     return resolve_config(_read_yaml(path) or {}, source=str(path))
 
 
+@functools.cache
+def stage_keys(stage: str | None) -> tuple[str, ...]:
+    """The run keys the schema tags ``x-stage: STAGE`` (relabel, metrics, fid, bookkeeping, schedule);
+    None: the untagged ones, which reach the training phases."""
+    return tuple(key for key, prop in _run_properties().items() if prop.get("x-stage") == stage)
+
+
 # Keys that change how a run reports and checkpoints, never what it computes. The workflow leaves them
 # out of run.yaml and hands them to its jobs through the environment, so editing one never reruns a job.
-BOOKKEEPING_KEYS = ("log_every", "snapshot_every", "progress_every")
+BOOKKEEPING_KEYS = stage_keys("bookkeeping")
 BOOKKEEPING_ENV = "RELABELGAN_BOOKKEEPING"
+# run.yaml's own keys that no phase computes from: the run's name, its evaluator's recipe (metrics only)
+NOT_TRAINING_KEYS = ("name", "evaluator")
+
+
+def stage_settings(spec: dict, stage: str, rnd: int | None = None) -> dict[str, Any]:
+    """The settings of ``spec`` that the jobs of ``stage`` compute from, and nothing else: what the
+    workflow gives those jobs as params (so a change reruns them and only them, and Snakemake's reason
+    names the key) and what a phase's resume snapshot and its metrics record are checked against.
+
+    - ``train`` (init and the phases; their features too): every key without an ``x-stage`` tag, the
+      seed and the dataset's spec; ``rounds`` only under ``lr_decay: linear``, which spreads the decay
+      over all phases (so more rounds add phases and retrain none). ``init`` (round 0's networks): the
+      same without ``rounds``.
+    - ``relabel`` (round ``rnd``'s labels): where they come from (the method's label source) and, when
+      they are clustered from features (or grouped from the truth by k-means), the relabel-stage keys
+      (k-means, matching, splitting's criteria); labels carried forward or read from the dataset or a
+      clusterer network read none of them. The rest a relabel job reads (k, the method) changes the
+      model whose features it reads, which reruns it.
+    - ``metrics`` (round ``rnd``'s model metrics): the metrics-stage keys, the evaluator recipe, and
+      whether ``rnd`` is the final round (final-only metrics).
+    - ``fid`` (the final round's FID/IS, rule evaluate_final): ``fid`` and ``fid_samples``.
+    """
+    tagged = {key: prop.get("x-stage") for key, prop in _run_properties().items()}
+    if stage in ("train", "init"):
+        keep = {k: v for k, v in spec.items() if tagged.get(k) is None and k not in NOT_TRAINING_KEYS}
+        if stage == "train" and spec.get("lr_decay") == "linear":
+            keep["rounds"] = spec["rounds"]
+        return keep
+    if stage == "fid":
+        return {k: spec[k] for k in stage_keys("fid")}
+    if rnd is None:
+        raise ValueError(f"the {stage} stage's settings are a round's: give rnd")
+    if stage == "relabel":
+        from ..methods import get_method
+
+        source = get_method(spec["method"]).label_source(spec, rnd)
+        keep = {"label_source": source}
+        if source == "features" or (source == "dataset" and spec.get("init_labels") == "truth"):
+            keep.update({k: spec[k] for k in stage_keys("relabel")})
+        return keep
+    if stage == "metrics":
+        keep = {k: spec[k] for k in stage_keys("metrics")}
+        keep["evaluator"] = spec.get("evaluator")
+        keep["final_round"] = rnd == int(spec["rounds"])
+        return keep
+    raise ValueError(f"unknown stage {stage!r}; choose init, train, relabel, metrics or fid")
 
 
 def run_spec(config: dict, run: str, seed: int, bookkeeping: bool = True) -> dict[str, Any]:
-    """The resolved spec of one run and seed: the run's keys plus ``name``, ``seed``, ``dataset_spec``
-    (without :data:`BOOKKEEPING_KEYS` when ``bookkeeping`` is False: the workflow's run.yaml)."""
+    """The resolved spec of one run and seed: the run's keys plus ``name``, ``seed``, ``dataset_spec`` and
+    ``evaluator`` (the settings of its dataset's evaluator, None when it has none), without
+    :data:`BOOKKEEPING_KEYS` when ``bookkeeping`` is False (the workflow's run.yaml)."""
     if run not in config["runs"]:
         raise ConfigError(f"run {run!r} is not in the config (runs: {', '.join(sorted(config['runs']))})")
     spec = copy.deepcopy(config["runs"][run])
     spec["name"] = run
     spec["seed"] = int(seed)
     spec["dataset_spec"] = copy.deepcopy(config["datasets"][spec["dataset"]])
+    kind = spec["dataset_spec"]["kind"]
+    # The recipe of the dataset's evaluator, which the clf_* metrics read (None: the kind has none).
+    recipe = evaluator_settings(config.get("evaluator"))
+    spec["evaluator"] = evaluator_settings_for(recipe, kind) if has_evaluator(kind) else None
     if not bookkeeping:
         for key in BOOKKEEPING_KEYS:
             spec.pop(key, None)
@@ -295,12 +356,21 @@ def _with_bookkeeping(spec: dict) -> dict:
 
 
 def read_spec(path: str | Path) -> dict[str, Any]:
-    """Read a run.yaml written by ``relabelgan resolve``."""
-    path = Path(path)
-    if not path.exists():
-        raise ConfigError(f"{path}: run spec not found; make it with `relabelgan resolve` or the workflow")
-    spec = _read_yaml(path)
+    """Read a run.yaml written by ``relabelgan resolve``, or take the resolved spec as JSON text (starting
+    with "{": what the workflow passes, so no job depends on the run.yaml file)."""
+    if str(path).lstrip().startswith("{"):
+        where = "the --spec JSON"
+        try:
+            spec = json.loads(str(path))
+        except json.JSONDecodeError as e:
+            raise ConfigError(f"{where} is not valid JSON ({e})") from None
+    else:
+        where = str(path)
+        path = Path(path)
+        if not path.exists():
+            raise ConfigError(f"{path}: run spec not found; make it with `relabelgan resolve` or the workflow")
+        spec = _read_yaml(path)
     for key in ("name", "seed", "method", "dataset_spec"):
         if not isinstance(spec, dict) or key not in spec:
-            raise ConfigError(f"{path}: not a resolved run spec (key {key!r} missing)")
+            raise ConfigError(f"{where}: not a resolved run spec (key {key!r} missing)")
     return _with_bookkeeping(spec)

@@ -21,6 +21,12 @@ class ArtifactError(UserError, RuntimeError):
     """An artifact is missing, truncated or does not fit the run; the message names the file."""
 
 
+class DeviceFullError(ArtifactError):
+    """A write ran out of space (or past the process's file-size limit); the message names the file.
+    The console script exits at once after saying so: HDF5 cannot close a file whose write failed, and
+    its clean-up at exit crashed the process (SIGSEGV)."""
+
+
 class DivergedError(UserError, RuntimeError):
     """Training diverged (losses or weights not finite, or absurdly large); the message names the run, the
     phase, the iteration and the last healthy losses, and what to change."""

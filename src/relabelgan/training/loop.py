@@ -24,7 +24,7 @@ from torch import nn
 
 from .. import __version__
 from ..core.artifacts import LabelRound, atomic_path, read_labels, sha256
-from ..core.config import BOOKKEEPING_KEYS
+from ..core.config import stage_settings
 from ..core.errors import DivergedError
 from ..core.progress import Progress
 from ..core.seeding import derive_seed
@@ -122,10 +122,9 @@ class Phase:
 
 def phase_inputs(spec: dict, model_in: str, labels_path: str) -> dict[str, str]:
     """What a resume snapshot must have been made from: model r-1's and labels r-1's checksums and the
-    run's settings but the bookkeeping ones (how a phase reports, not what it computes), so a rerun under
-    changed settings starts the phase afresh."""
-    settings = {k: v for k, v in spec.items() if k not in BOOKKEEPING_KEYS}
-    text = json.dumps(settings, sort_keys=True, default=str)
+    settings a phase computes from (the workflow's params of a phase), so a rerun under changed
+    training settings starts the phase afresh, and one under changed metric settings resumes."""
+    text = json.dumps(stage_settings(spec, "train"), sort_keys=True, default=str)
     return {
         "model_in": sha256(model_in),
         "labels": sha256(labels_path),
@@ -330,7 +329,8 @@ def finish_phase(
     G.eval()
     weights = p.batches.fake_weights.to(torch.float64)
     seed = derive_seed(p.spec["seed"], "samples", p.rnd)
-    save_sample_figure(G, p.data, weights, p.spec["z_dim"], samples_path, seed=seed, device=p.device)
+    which = f"{p.spec['name']}, seed {p.spec['seed']}, round {p.rnd}"
+    save_sample_figure(G, p.data, weights, p.spec["z_dim"], samples_path, seed=seed, device=p.device, which=which)
     if round_outputs:
         write_round_outputs(p.spec, p.rnd, final, model_out, p.labels, round_outputs, p.data, p.networks)
     p.resume.path.unlink(missing_ok=True)

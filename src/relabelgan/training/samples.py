@@ -49,9 +49,18 @@ def generate(
 
 
 def save_sample_figure(
-    G: Generator, data: Dataset, weights: torch.Tensor, z_dim: int, path: str | Path, seed: int, device="cpu"
+    G: Generator,
+    data: Dataset,
+    weights: torch.Tensor,
+    z_dim: int,
+    path: str | Path,
+    seed: int,
+    device="cpu",
+    which: str = "",
 ) -> None:
-    """2D: generated points over the real data, coloured by class. Images: one row per class."""
+    """2D: generated points over the real data, coloured by class. Images: one row per class.
+    ``which`` (e.g. "digits-selfcond, seed 0, round 2") heads the title, so a figure names its model."""
+    head = f"{which}\n" if which else ""
     plt = pyplot()
     k = len(weights)
     if not data.is_image:
@@ -60,7 +69,7 @@ def save_sample_figure(
         ax.scatter(*data.x[:5000].T.numpy(), s=2, c="0.8", label="real")
         ax.scatter(*x.T.numpy(), s=2, c=y.numpy() % 20, cmap="tab20", label="generated")
         ax.set_aspect("equal")
-        ax.set_title(f"{data.name}: generated (colour = class, k={k}) over real (grey)")
+        ax.set_title(f"{head}{data.name}: generated (colour = class, k={k}) over real (grey)")
         save_png(fig, path)
         return
     rows = min(k, 10)
@@ -78,5 +87,5 @@ def save_sample_figure(
     ax.set_yticks(np.arange(rows) * h + h / 2, [str(int(c_)) for c_ in classes])
     ax.set_xticks([])
     ax.set_ylabel("class")
-    ax.set_title(f"{data.name}: samples per class (largest {rows} of {k})")
+    ax.set_title(f"{head}{data.name}: samples per class (largest {rows} of {k})")
     save_png(fig, path)

@@ -5,7 +5,9 @@ classifier whose classes split in two at scheduled rounds.
 ``split_rounds`` ('all' = every round after 0) split, the others carry the labels forward.
 
 Relabel step (:func:`split_classes`): every class with more than ``split_threshold`` samples
-is split in two by 2-means on its samples' critic features, normalised per ``normalise``
+(and, under ``split_test: bic``, whose features two Gaussians describe better than one by the
+Bayesian information criterion: :func:`split_pays`) is split in two by 2-means on its samples'
+critic features, normalised per ``normalise``
 (``l2``: each sample to unit L2 norm, the default; ``batch_axis``: each feature dimension to
 unit L2 norm over the class's samples; ``none``). New class ids follow the old classes'
 order: an old class becomes one id (not split) or two consecutive ids (split), and
@@ -28,6 +30,31 @@ from ...core.seeding import derive_seed
 from ..base import Method, RoundFeatures, carried_forward, fixed_round, ground_truth_round
 
 NORMALISATIONS = ("l2", "batch_axis", "none")
+SPLIT_TESTS = ("threshold", "bic")
+
+
+def split_pays(x: np.ndarray, seed: int, subset: int) -> tuple[bool, float]:
+    """Whether two Gaussians describe one class's (normalised) features better than one: (BIC of one
+    Gaussian - BIC of a mixture of two, that gain > 0), each with a diagonal covariance, fitted by EM
+    (scikit-learn's GaussianMixture) on at most ``subset`` seeded rows.
+
+    BIC = -2 log-likelihood + parameters x log(n) (Schwarz, 1978), the criterion X-means uses to
+    decide whether to split a centroid (Pelleg & Moore, 2000). A soft mixture gains nothing beyond
+    noise on one Gaussian, which 2-means' hard split of it would seem to (a cut Gaussian has a
+    smaller variance on each side). Diagonal: a full covariance has d(d+1)/2 parameters, which no
+    class of a few thousand 128-512-d features can pay for; a spherical one splits every elongated class.
+    """
+    from sklearn.mixture import GaussianMixture
+
+    rng = np.random.default_rng(seed)
+    rows = x if len(x) <= subset else x[np.sort(rng.choice(len(x), subset, replace=False))]
+    rows = np.asarray(rows, dtype=np.float64)
+    bic = [
+        GaussianMixture(n, covariance_type="diag", reg_covar=1e-6, random_state=seed % 2**32).fit(rows).bic(rows)
+        for n in (1, 2)
+    ]
+    gain = float(bic[0] - bic[1])
+    return gain > 0, gain
 
 
 def normalise_features(x: np.ndarray, how: str) -> np.ndarray:
@@ -49,23 +76,31 @@ def split_classes(
     normalise: str,
     seed: int,
     kmeans: dict,
+    test: str = "threshold",
 ) -> LabelRound:
-    """Split every class of ``previous`` with more than ``threshold`` members in two.
+    """Split every class of ``previous`` with more than ``threshold`` members in two (``test: bic``:
+    only those :func:`split_pays` says two Gaussians fit better).
 
     ``features[i]`` belongs to the sample of ``previous.labels[i]``. A class whose 2-means
     leaves one side empty (all its features equal) is kept whole. Returns the new round with
     ``parent`` set and, per class, the centroid of its members' normalised features.
     """
+    if test not in SPLIT_TESTS:
+        raise ValueError(f"split_test {test!r} is unknown; choose from {SPLIT_TESTS}")
     from ...core.kmeans import cluster_round
 
     labels = np.empty_like(previous.labels)
     parent: list[int] = []
     centroids: list[np.ndarray] = []
     split, inertia, backend = [], 0.0, "none"
+    bic_gain: dict[int, float] = {}
     for c in range(previous.k):
         members = np.flatnonzero(previous.labels == c)
         x = normalise_features(features[members], normalise)
-        if len(members) > threshold:
+        wanted = len(members) > threshold
+        if wanted and test == "bic":
+            wanted, bic_gain[c] = split_pays(x, derive_seed(seed, "split-test", c), int(kmeans["subset"]))
+        if wanted:
             sides, cents, attrs = cluster_round(x, 2, derive_seed(seed, "split", c), kmeans)
             if np.bincount(sides, minlength=2).min() > 0:
                 labels[members] = len(parent) + sides
@@ -80,6 +115,8 @@ def split_classes(
         centroids.append(x.mean(0) if len(x) else np.zeros(features.shape[1], np.float32))
     attrs = {
         "split_threshold": int(threshold),
+        "split_test": test,
+        "bic_gain": json.dumps({str(c): round(g, 1) for c, g in bic_gain.items()}),
         "normalise": normalise,
         "split_classes": json.dumps(split),
         "inertia": inertia,
@@ -107,6 +144,7 @@ def split_round(
         normalise=spec["normalise"],
         seed=derive_seed(spec["seed"], "relabel", rnd),
         kmeans=spec["kmeans"],
+        test=spec["split_test"],
     )
 
 
