@@ -156,17 +156,22 @@ def _nearest_figure(m: Model, spec: dict, what: str, out: Path) -> None:
         f"{what}: generated (left), its {NN_K} nearest training images of its class by L1 in pixels, "
         f"then by Euclidean distance in the run's features ({m.layer})"
     )
-    _grid(torch.stack(rows), labels, title, out)
+    _grid(torch.stack(rows), labels, title, out, column_breaks=(1, 1 + NN_K))
 
 
-def _grid(images: torch.Tensor, row_labels: list[str], title: str, out: Path) -> None:
-    """Rows x columns of images (rows, cols, C, H, W) in [-1, 1], one labelled row each."""
+def _grid(
+    images: torch.Tensor, row_labels: list[str], title: str, out: Path, column_breaks: tuple[int, ...] = ()
+) -> None:
+    """Rows x columns of images (rows, cols, C, H, W) in [-1, 1], one labelled row each; a red line
+    before each column in ``column_breaks`` (the nearest figure: sample | by pixels | by features)."""
     plt = pyplot()
     img = ((images.clamp(-1, 1) + 1) / 2).numpy()
     rows, cols, c, h, w = img.shape
     grid = img.transpose(0, 3, 1, 4, 2).reshape(rows * h, cols * w, c)
     fig, ax = plt.subplots(figsize=(cols * 0.7 + 1.2, rows * 0.7 + 0.8))
     ax.imshow(grid[..., 0] if c == 1 else grid, cmap="gray" if c == 1 else None, vmin=0, vmax=1)
+    for col in column_breaks:
+        ax.axvline(col * w - 0.5, color="red", linewidth=1.5)
     ax.set_yticks(np.arange(rows) * h + h / 2, row_labels, fontsize=7)
     ax.set_xticks([])
     ax.set_title(title, fontsize=8, wrap=True)
