@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .report.metric_labels import key_panels, seeds_phrase, without_meaningless_label_metrics
+from .report.metric_labels import panel_axes, panels_of, seeds_phrase, without_meaningless_label_metrics
 from .report.plotting import pyplot, save_png
-
-MAX_PANELS = 6  # when the table has none of the key metrics: its first metrics, by name
 
 
 def metrics_over_rounds(metrics_csv: str, dataset: str, out: str) -> None:
@@ -23,13 +21,11 @@ def metrics_over_rounds(metrics_csv: str, dataset: str, out: str) -> None:
     if frame.empty:
         raise ValueError(f"{metrics_csv}: no metrics for dataset {dataset!r}")
     sns.set_theme(style="whitegrid", context="paper")
-    panels = key_panels(frame) or [(m, m) for m in sorted(frame["metric"].unique())[:MAX_PANELS]]
+    panels = panels_of(frame)
     runs = sorted(frame["run"].unique())
     colours = dict(zip(runs, sns.color_palette("husl" if len(runs) > 10 else None, n_colors=len(runs)), strict=True))
-    cols = min(3, len(panels))
-    rows = -(-len(panels) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(3.4 * cols, 2.7 * rows), squeeze=False)
-    for ax, (metric, title) in zip(axes.flat, panels, strict=False):
+    fig, axes = panel_axes(len(panels), (3.4, 2.7))
+    for ax, (metric, title) in zip(axes, panels, strict=True):
         sns.lineplot(
             data=frame[frame["metric"] == metric],
             x="round",
@@ -45,8 +41,6 @@ def metrics_over_rounds(metrics_csv: str, dataset: str, out: str) -> None:
         ax.set_xlabel("round")
         ax.set_ylabel("")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    for ax in axes.flat[len(panels) :]:
-        ax.set_visible(False)
     handles = [plt.Line2D([], [], color=colours[run], marker="o", label=run) for run in runs]
     fig.legend(handles=handles, loc="center left", bbox_to_anchor=(1.0, 0.5), title="run", frameon=False)
     interval = "one seed" if seeds_phrase(frame) == "one seed" else "mean and 95% interval over seeds"

@@ -12,10 +12,8 @@ import numpy as np
 import pandas as pd
 
 from .core.artifacts import atomic_path
-from .report.metric_labels import key_panels, seeds_phrase, without_meaningless_label_metrics
+from .report.metric_labels import panel_axes, panels_of, seeds_phrase, without_meaningless_label_metrics
 from .report.plotting import pyplot, save_png
-
-MAX_PANELS = 6  # when a table has none of the key metrics: its first metrics, by name
 
 
 def final_round(frame: pd.DataFrame) -> pd.DataFrame:
@@ -133,15 +131,13 @@ def _plot(frame: pd.DataFrame, dataset: str, out: str) -> None:
     the Markdown table holds every metric. A run without a value of a metric has no bar there."""
     import seaborn as sns
 
-    plt = pyplot()  # headless backend before seaborn draws
+    pyplot()  # headless backend before seaborn draws
 
     sns.set_theme(style="whitegrid", context="paper")
-    panels = key_panels(frame) or [(m, m) for m in sorted(frame["metric"].unique())[:MAX_PANELS]]
+    panels = panels_of(frame)
     runs = sorted(frame["run"].unique())
-    cols = min(3, len(panels))
-    rows = -(-len(panels) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(3.4 * cols, 2.9 * rows), squeeze=False)
-    for ax, (metric, title) in zip(axes.flat, panels, strict=False):
+    fig, axes = panel_axes(len(panels), (3.4, 2.9))
+    for ax, (metric, title) in zip(axes, panels, strict=True):
         sns.barplot(
             data=frame[frame["metric"] == metric],
             x="run",
@@ -157,8 +153,6 @@ def _plot(frame: pd.DataFrame, dataset: str, out: str) -> None:
         ax.set_xlabel("")
         ax.set_ylabel("")
         ax.set_xticks(range(len(runs)), labels=runs, rotation=45, ha="right")
-    for ax in axes.flat[len(panels) :]:
-        ax.set_visible(False)
     fig.suptitle(f"{dataset}: final round, {seeds_phrase(frame)} (every metric: the table)", y=1.0)
     fig.tight_layout()
     save_png(fig, out)

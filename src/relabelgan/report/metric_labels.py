@@ -42,6 +42,26 @@ KEY_METRICS = (
 )
 
 
+MAX_PANELS = 6  # when a table has none of the key metrics: its first metrics, by name
+
+
+def panels_of(frame: pd.DataFrame) -> list[tuple[str, str]]:
+    """The figure's panels: the key ones, or without any, the first metrics by their raw names."""
+    return key_panels(frame) or [(m, m) for m in sorted(frame["metric"].unique())[:MAX_PANELS]]
+
+
+def panel_axes(n: int, cell: tuple[float, float], cols: int = 3):
+    """(figure, its n axes) of n panels, ``cols`` to a row, each ``cell`` inches; the rest hidden."""
+    from .plotting import pyplot
+
+    cols = min(cols, n)
+    rows = -(-n // cols)
+    fig, axes = pyplot().subplots(rows, cols, figsize=(cell[0] * cols, cell[1] * rows), squeeze=False)
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
+    return fig, list(axes.flat[:n])
+
+
 def _samples(metric: str) -> int:
     """The sample count a metric name's protocol states (``_10k`` → 10,000), 0 if none."""
     found = re.search(r"(\d+)k", metric)
