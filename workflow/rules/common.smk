@@ -106,11 +106,11 @@ def spec_param(wildcards, input):
 STAGE_SETTING_NAMES = {
     # every key a stage's settings can hold, so the params' names are the same for every run
     "train": sorted(set(stage_keys(None)) | {"seed", "dataset_spec", "rounds"}),
-    "init": sorted(set(stage_keys(None)) | {"seed", "dataset_spec", "rounds"}),
     "relabel": sorted(set(stage_keys("relabel")) | {"label_source"}),
     "metrics": sorted(set(stage_keys("metrics")) | {"evaluator", "final_round"}),
     "fid": sorted(stage_keys("fid")),
 }
+STAGE_SETTING_NAMES["init"] = STAGE_SETTING_NAMES["train"]  # the same keys; rounds never set
 
 
 def job_round(wildcards):
@@ -119,9 +119,15 @@ def job_round(wildcards):
     return int(r) if r is not None else None
 
 
+@functools.cache
+def job_settings(stage, run, seed, rnd):
+    """A job's stage settings, computed once per job rather than once per param; callers must not change it."""
+    return stage_settings(resolved_spec(run, seed), stage, rnd)
+
+
 def stage_setting(stage, key, wildcards):
     """One setting of the job's run as a param: "key=value", or "key=-" where its stage does not read it."""
-    settings = stage_settings(resolved_spec(wildcards.run, wildcards.seed), stage, job_round(wildcards))
+    settings = job_settings(stage, wildcards.run, wildcards.seed, job_round(wildcards))
     return f"{key}={json.dumps(settings[key], sort_keys=True)}" if key in settings else f"{key}=-"
 
 

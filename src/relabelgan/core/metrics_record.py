@@ -52,19 +52,24 @@ def read_record(path: str | Path) -> dict[str, Any]:
 
 def changed_settings(path: str | Path, spec: dict, rnd: int) -> list[str]:
     """The metric settings whose values in the record at ``path`` differ from ``spec``'s for round ``rnd``."""
-    recorded, now = read_record(path)["settings"], _canonical(stage_settings(spec, "metrics", rnd))
+    return _changed(read_record(path), spec, rnd)
+
+
+def _changed(record: dict[str, Any], spec: dict, rnd: int) -> list[str]:
+    recorded, now = record["settings"], _canonical(stage_settings(spec, "metrics", rnd))
     return sorted(key for key in set(recorded) | set(now) if recorded.get(key) != now.get(key))
 
 
 def metrics_table(spec: dict, rnd: int, record_path: str, out: str) -> dict[str, float]:
     """Round ``rnd``'s metrics.csv from a record computed under the run's current metric settings."""
-    changed = changed_settings(record_path, spec, rnd)
+    record = read_record(record_path)
+    changed = _changed(record, spec, rnd)
     if changed:
         raise ArtifactError(
             f"{record_path}: computed under other metric settings than run {spec['name']!r} has now "
             f"({', '.join(changed)}); re-evaluate the model (`relabelgan evaluate --out FILE.json`), "
             "as the workflow does"
         )
-    values = {metric: float(value) for metric, value in read_record(record_path)["metrics"].items()}
+    values = {metric: float(value) for metric, value in record["metrics"].items()}
     write_metric_rows(spec, rnd, values, out)
     return values
